@@ -1,0 +1,15 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY config ./config
+COPY delivery ./delivery
+COPY driver_api ./driver_api
+COPY restaurant ./restaurant
+COPY consumers ./consumers
+COPY side_effects ./side_effects
+COPY events ./events
+COPY manage.py ./
+RUN pip install --no-cache-dir . && DEBUG=false SECRET_KEY=build python manage.py collectstatic --noinput
+EXPOSE 8000
+CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,27 @@
+"""DRF authentication by the user's API token (`Authorization: Token <token>`)."""
+
+from typing import Any
+
+from rest_framework import authentication
+from rest_framework.request import Request
+
+from delivery.selectors.accounts import token_from_header, user_for_token
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        raw = token_from_header(header)
+        user = user_for_token(raw_token=raw) if raw else None
+        if user is None:
+            from rest_framework.exceptions import AuthenticationFailed
+
+            raise AuthenticationFailed("Invalid or unknown token.", code="invalid_token")
+        return (user, None)
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Token"
+
+

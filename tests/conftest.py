@@ -1,0 +1,52 @@
+"""Suite-wide set-up: a reachable PostgreSQL, no silent skips on CI, shared fixtures."""
+
+import os
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.exit(f"The suite runs on PostgreSQL: set DATABASE_URL (got {url!r}).", returncode=2)
+    import dj_database_url
+    import psycopg2
+
+    params = dj_database_url.parse(url)
+    try:
+        psycopg2.connect(
+            dbname="postgres",
+            user=params["USER"] or None,
+            password=params["PASSWORD"] or None,
+            host=params["HOST"] or None,
+            port=params["PORT"] or None,
+            connect_timeout=5,
+        ).close()
+    except psycopg2.OperationalError as exc:
+        pytest.exit(f"Cannot connect to PostgreSQL at DATABASE_URL={url}: {exc}".strip(), returncode=2)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("CI") == "true" and skipped:
+        terminalreporter.write_line(f"CI=true: {len(skipped)} skipped test(s) count as failures.", red=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("CI") == "true" and skipped and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def auth(client: APIClient, token: str) -> APIClient:
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
