@@ -1,0 +1,1 @@
+"""Clients of external systems: WASEAT, the push gateway, the aggregator API."""

@@ -1,0 +1,83 @@
+"""The one outbound HTTP helper (contract §8).
+
+Every client sends through `send`: a timeout (default 5 s), retries of transient
+failures (connection errors, timeouts, 5xx, 429) with exponential backoff, and a clear
+split between transient and permanent outcomes so Kafka consumers can retry in place
+or dead-letter.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class HTTPDeliveryError(Exception):
+    """The request did not succeed."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class TransientHTTPError(HTTPDeliveryError):
+    """Still failing after the retries; worth trying again later."""
+
+
+class PermanentHTTPError(HTTPDeliveryError):
+    """Rejected (4xx other than 409/429): retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class HTTPResult:
+    status_code: int
+    body: Any
+
+
+def _is_transient(status_code: int) -> bool:
+    return status_code >= 500 or status_code == 429
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    json: Any = None,
+    headers: dict[str, str] | None = None,
+    accept_statuses: tuple[int, ...] = (),
+    timeout: float | None = None,
+    max_attempts: int | None = None,
+    backoff: float | None = None,
+) -> HTTPResult:
+    """Send one request, retrying transient failures. 2xx and `accept_statuses` succeed."""
+    timeout = settings.HTTP_CLIENT_TIMEOUT_SECONDS if timeout is None else timeout
+    attempts = settings.HTTP_CLIENT_MAX_ATTEMPTS if max_attempts is None else max_attempts
+    delay = settings.HTTP_CLIENT_BACKOFF_SECONDS if backoff is None else backoff
+    last_error: HTTPDeliveryError | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            response = httpx.request(method, url, json=json, headers=headers, timeout=timeout)
+        except httpx.TransportError as exc:  # connection refused, reset, timeout
+            last_error = TransientHTTPError(f"{method} {url}: {exc.__class__.__name__}: {exc}")
+        else:
+            status_code = response.status_code
+            if 200 <= status_code < 300 or status_code in accept_statuses:
+                body: Any
+                try:
+                    body = response.json() if response.content else None
+                except ValueError:
+                    body = response.text
+                return HTTPResult(status_code=status_code, body=body)
+            if not _is_transient(status_code):
+                raise PermanentHTTPError(f"{method} {url}: HTTP {status_code}", status_code=status_code)
+            last_error = TransientHTTPError(f"{method} {url}: HTTP {status_code}", status_code=status_code)
+        if attempt < attempts:
+            logger.warning("attempt %d/%d failed, retrying: %s", attempt, attempts, last_error)
+            time.sleep(delay * (2 ** (attempt - 1)))
+    assert last_error is not None
+    raise last_error
