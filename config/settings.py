@@ -4,6 +4,10 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
+
+# Lets generic Django classes (ModelAdmin[Model], QuerySet[Model]) be subscripted at runtime.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -128,7 +132,6 @@ CACHES = {
 }
 
 WAFFLE_CACHE_NAME = "flags"
-WAFFLE_FLAG_MODEL = "side_effects.Flag"
 WAFFLE_FLAG_DEFAULT = False
 WAFFLE_SWITCH_DEFAULT = False
 WAFFLE_CREATE_MISSING_FLAGS = False
@@ -168,6 +171,21 @@ CELERY_TIMEZONE = "UTC"
 KAFKA_BOOTSTRAP_SERVERS = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
 KAFKA_TOPIC_PREFIX = os.environ.get("KAFKA_TOPIC_PREFIX", "")
 KAFKA_BOOTSTRAP_FILE = VAR_DIR / "kafka.bootstrap"
+KAFKA_PRODUCER_LINGER_MS = int(os.environ.get("KAFKA_PRODUCER_LINGER_MS", "5"))
+KAFKA_CONSUMER_SESSION_TIMEOUT_MS = int(os.environ.get("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", "45000"))
+# Outbox relay: NOTIFY wakes it on PostgreSQL; this is the polling fallback (and SQLite's only way).
+OUTBOX_RELAY_POLL_SECONDS = float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS", "0.5"))
+OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "500"))
+OUTBOX_RETENTION_HOURS = float(os.environ.get("OUTBOX_RETENTION_HOURS", "168"))
+# Consumer runtime defaults (a ConsumerDefinition may override them).
+CONSUMER_MAX_ATTEMPTS = int(os.environ.get("CONSUMER_MAX_ATTEMPTS", "5"))
+CONSUMER_RETRY_BACKOFF_SECONDS = float(os.environ.get("CONSUMER_RETRY_BACKOFF_SECONDS", "0.5"))
+CONSUMER_TIME_LIMIT_SECONDS = float(os.environ.get("CONSUMER_TIME_LIMIT_SECONDS", "60"))
+CONSUMER_DLQ_RATIO_LIMIT = float(os.environ.get("CONSUMER_DLQ_RATIO_LIMIT", "0.5"))
+CONSUMER_DLQ_RATIO_WINDOW = int(os.environ.get("CONSUMER_DLQ_RATIO_WINDOW", "50"))
+CONSUMER_LIVENESS_DIR = Path(os.environ.get("CONSUMER_LIVENESS_DIR", VAR_DIR / "consumers"))
+# Extra modules that register consumers (e.g. ones defined by tests), comma-separated.
+CONSUMER_EXTRA_MODULES = [m.strip() for m in os.environ.get("CONSUMER_EXTRA_MODULES", "").split(",") if m.strip()]
 
 # External services; unset URLs select console backends that record what they would send.
 WASEAT_BASE_URL = os.environ.get("WASEAT_BASE_URL", "")
@@ -200,8 +218,17 @@ if not DEBUG:
 
 # Periodic tasks: run by Celery beat in production and in-process by `devserver`.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE["aggregator-orders-fetch"] = {
+    "task": "delivery.aggregator.tasks.aggregator_orders_fetch_task",
+    "schedule": AGGREGATOR_POLL_SECONDS,
+}
+# Task modules outside an app's `tasks.py`, imported by workers (and by `devserver` for the beat).
+CELERY_IMPORTS = ["delivery.aggregator.tasks"]
 
 # What `manage.py devserver` runs beside the web server, in start order.
 DEVSERVER_SERVICES = [
+    "events.broker.embedded_broker_services",
+    "events.relay.relay_services",
+    "consumers.runtime.consumer_services",
     "config.background.celery_beat_services",
 ]

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from delivery.errors import ValidationFailed
 from delivery.models import Branch, Customer, MenuItem, Order, OrderItem, OrderSource, Preparation
+from restaurant.broadcasts import broadcast_preparation, preparation_payload
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,12 @@ def order_place(
         )
         for menu_item, quantity in lines
     )
-    Preparation.objects.create(order=order, branch=branch)
+    preparation = Preparation.objects.create(order=order, branch=branch)
+    # New orders appear on the branch's open dashboards at once.
+    transaction.on_commit(
+        lambda: broadcast_preparation(branch_id=preparation.branch_id, preparation=preparation_payload(preparation)),
+        robust=True,
+    )
 
     from delivery.tasks import trip_assign_order_task
 

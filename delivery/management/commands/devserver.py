@@ -1,6 +1,8 @@
 """Run the whole stack in one process: ASGI web + websockets and every background service."""
 
 import json
+import signal
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -9,6 +11,10 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from config.background import BackgroundService, load_services
 from delivery.services.demo import demo_seed
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -31,8 +37,13 @@ class Command(BaseCommand):
             if not options["no_seed_info"]:
                 self._print_welcome(host, port)
             config = uvicorn.Config("config.asgi:application", host=host, port=port, lifespan="off", log_level="info")
-            # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes requests and returns.
-            uvicorn.Server(config).run()
+            # uvicorn handles SIGINT/SIGTERM (stops accepting, finishes requests), then re-raises the
+            # signal; SIGTERM is turned into KeyboardInterrupt so the services below still stop cleanly.
+            signal.signal(signal.SIGTERM, _interrupt)
+            try:
+                uvicorn.Server(config).run()
+            except KeyboardInterrupt:
+                pass
         finally:
             for service in reversed(started):
                 service.stop(timeout=10.0)

@@ -1,0 +1,167 @@
+"""Changes of a delivery's status: by the driver (arrival, scan, delivered, failed) and the restaurant.
+
+Each change locks the one delivery row, validates the move with the state machine,
+writes only the fields it owns, publishes its event to the outbox in the same
+transaction, and hands the rest of the work to the side-effect strategies.
+"""
+
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from delivery.errors import InvalidTransition, NotFound
+from delivery.models import (
+    Delivery,
+    DeliveryFailure,
+    DeliveryStatus,
+    DeliveryStatusChange,
+    Driver,
+    DriverStatus,
+    Order,
+    OrderStatus,
+)
+from delivery.selectors.snapshots import delivery_snapshot, delivery_with_related
+from delivery.transitions import accepts_pickup_facts, check_driver_move, pickup_status
+from side_effects.base import execute_all
+from side_effects.deliveries import TransitionContext, delivery_side_effects, handled_synchronously
+
+# The driver's normal-data status after each of their delivery moves.
+DRIVER_STATUS_AFTER: dict[str, str] = {
+    DeliveryStatus.WAITING_AT_RESTAURANT: DriverStatus.WAITING_AT_RESTAURANT,
+    DeliveryStatus.OUT_FOR_DELIVERY: DriverStatus.DRIVING_TO_CUSTOMER,
+    DeliveryStatus.DELIVERED: DriverStatus.AVAILABLE,
+    DeliveryStatus.FAILED: DriverStatus.RETURNING_ORDER_TO_RESTAURANT,
+}
+
+EVENT_FOR_STATUS: dict[str, str] = {
+    DeliveryStatus.OUT_FOR_DELIVERY: "delivery.out_for_delivery",
+    DeliveryStatus.DELIVERED: "delivery.delivered",
+    DeliveryStatus.FAILED: "delivery.failed",
+}
+
+
+def transition_publish(*, delivery: Delivery, context: TransitionContext, failure_reason: str | None = None) -> None:
+    """Snapshot the delivery, choose the side effects, publish the event, execute the side effects."""
+    from events.envelope import driver_key
+    from events.publishing import publish
+
+    context.snapshot = delivery_snapshot(delivery)
+    if failure_reason is not None:
+        context.snapshot["failure_reason"] = failure_reason
+    side_effects = list(delivery_side_effects(context))
+    event = publish(
+        event_type=context.event_type,
+        key=driver_key(delivery.driver_id),
+        data=context.snapshot,
+        handled_synchronously=handled_synchronously(side_effects),
+    )
+    context.event_id = event.id
+    execute_all(side_effects)
+
+
+def _lock_drivers_delivery(*, driver: Driver, albaik_identifier: str) -> Delivery:
+    delivery = (
+        delivery_with_related()
+        .select_for_update(of=("self",))
+        .filter(driver=driver, is_active=True, order__albaik_identifier=albaik_identifier)
+        .first()
+    )
+    if delivery is None:
+        # Another driver's order, or no such order: the same answer, so existence is not leaked.
+        raise NotFound("No such order among your trips.", fields={"albaikIdentifier": ["Not found."]})
+    return delivery
+
+
+@transaction.atomic
+def delivery_update_by_driver(
+    *, driver: Driver, albaik_identifier: str, status: str, reason: str | None = None
+) -> Delivery:
+    """updateOrder: the driver scans the order (OUT_FOR_DELIVERY), delivers it, or fails it."""
+    delivery = _lock_drivers_delivery(driver=driver, albaik_identifier=albaik_identifier)
+    check_driver_move(delivery.status, status)
+    if delivery.status == status:
+        return delivery
+    now = timezone.now()
+    delivery.status = status
+    delivery.version += 1
+    update_fields = ["status", "version"]
+    if status == DeliveryStatus.OUT_FOR_DELIVERY:
+        delivery.out_for_delivery_at = now
+        update_fields.append("out_for_delivery_at")
+    else:
+        delivery.finished_at = now
+        update_fields.append("finished_at")
+        order_status = OrderStatus.DELIVERED if status == DeliveryStatus.DELIVERED else OrderStatus.FAILED
+        Order.objects.filter(pk=delivery.order_id).update(status=order_status, updated_at=now)
+    delivery.save(update_fields=update_fields)
+    if status == DeliveryStatus.FAILED:
+        DeliveryFailure.objects.create(delivery=delivery, reason=reason or "")
+    context = TransitionContext(
+        event_type=EVENT_FOR_STATUS[status],
+        event_id=uuid.uuid4(),
+        driver_user=driver.user,
+        driver_status=DRIVER_STATUS_AFTER[status],
+    )
+    transition_publish(delivery=delivery, context=context, failure_reason=reason if status == "failed" else None)
+    if status == DeliveryStatus.DELIVERED:
+        from delivery.tasks import trip_assign_waiting_orders_task
+
+        transaction.on_commit(lambda: trip_assign_waiting_orders_task.delay())
+    return delivery
+
+
+@transaction.atomic
+def delivery_mark_arrived(*, driver: Driver) -> Delivery:
+    """The driver reports arrival at the restaurant (updateDriverStatus(WAITING_AT_RESTAURANT))."""
+    delivery = (
+        delivery_with_related()
+        .select_for_update(of=("self",))
+        .filter(driver=driver, is_active=True, status__in=[s.value for s in DeliveryStatus if accepts_pickup_facts(s)])
+        .first()
+    )
+    if delivery is None:
+        raise InvalidTransition("You have no trip waiting for pick-up.", fields={"status": ["No trip to arrive for."]})
+    if delivery.arrived_at is not None:
+        return delivery
+    delivery.arrived_at = timezone.now()
+    delivery.status = pickup_status(arrived_at=delivery.arrived_at, collecting_at=delivery.collecting_at)
+    delivery.version += 1
+    delivery.save(update_fields=["arrived_at", "status", "version"])
+    context = TransitionContext(
+        event_type="delivery.driver_arrived",
+        event_id=uuid.uuid4(),
+        driver_user=driver.user,
+        driver_status=DriverStatus.WAITING_AT_RESTAURANT,
+    )
+    transition_publish(delivery=delivery, context=context)
+    return delivery
+
+
+def delivery_mark_collecting(*, order_id: int) -> Delivery | None:
+    """The restaurant started collecting the order: set collectingAt, move the trip to READY_TO_COLLECT.
+
+    Runs inside the caller's transaction (the preparation change). None when the order has no active delivery.
+    """
+    delivery = (
+        delivery_with_related()
+        .select_for_update(of=("self",))
+        .filter(order_id=order_id, is_active=True)
+        .select_related("driver__user")
+        .first()
+    )
+    if delivery is None or delivery.collecting_at is not None or not accepts_pickup_facts(delivery.status):
+        return delivery
+    delivery.collecting_at = timezone.now()
+    delivery.status = pickup_status(arrived_at=delivery.arrived_at, collecting_at=delivery.collecting_at)
+    delivery.version += 1
+    delivery.save(update_fields=["collecting_at", "status", "version"])
+    DeliveryStatusChange.objects.create(delivery=delivery, status=delivery.status, source="restaurant")
+    context = TransitionContext(
+        event_type="delivery.ready_to_collect",
+        event_id=uuid.uuid4(),
+        driver_user=delivery.driver.user,
+        initiated_by_driver=False,
+    )
+    transition_publish(delivery=delivery, context=context)
+    return delivery

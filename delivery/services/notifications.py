@@ -1,0 +1,83 @@
+"""Localized push notifications to customers about their order."""
+
+import uuid
+from typing import Any
+
+from delivery.integrations.push import PushNotification, push_backend
+from side_effects.models import EffectKind, EffectRecord
+
+# Push texts by locale and delivery status; English is the fallback.
+TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {
+        "assigned": ("Driver assigned", "{driver} will deliver your order {order}."),
+        "waiting_at_restaurant": ("Driver at the restaurant", "Your driver is waiting for order {order}."),
+        "out_for_delivery": ("On the way", "Your order {order} is on its way."),
+        "delivered": ("Delivered", "Your order {order} was delivered. Enjoy your meal!"),
+        "failed": ("Delivery failed", "We could not deliver your order {order}. We will contact you."),
+    },
+    "ar": {
+        "assigned": ("تم تعيين السائق", "سيقوم {driver} بتوصيل طلبك {order}."),
+        "waiting_at_restaurant": ("السائق في المطعم", "السائق بانتظار طلبك {order}."),
+        "out_for_delivery": ("في الطريق", "طلبك {order} في الطريق إليك."),
+        "delivered": ("تم التوصيل", "تم توصيل طلبك {order}. بالهناء والشفاء!"),
+        "failed": ("تعذر التوصيل", "تعذر توصيل طلبك {order}. سنتواصل معك."),
+    },
+}
+
+
+def notification_text(*, locale: str, status: str, albaik_identifier: str, driver_name: str) -> tuple[str, str]:
+    texts = TEXTS.get(locale, TEXTS["en"])
+    title, body = texts.get(status, TEXTS["en"][status])
+    return title, body.format(order=albaik_identifier, driver=driver_name)
+
+
+def customer_notify(*, snapshot: dict[str, Any], path: str, idempotency_key: uuid.UUID) -> bool:
+    """Push the delivery's status to the order's customer, in their language. False if not sent."""
+    customer = snapshot["customer"]
+    order = snapshot["order"]
+    status = snapshot["delivery"]["status"]
+    albaik_identifier = order["albaik_identifier"]
+    if not customer.get("user_id") or not customer.get("notify") or status not in TEXTS["en"]:
+        EffectRecord.objects.create(
+            albaik_identifier=albaik_identifier,
+            kind=EffectKind.NOTIFICATION,
+            path=path,
+            outcome="skipped",
+            event_id=idempotency_key,
+            detail={"status": status, "reason": "notifications off" if customer.get("user_id") else "no account"},
+        )
+        return False
+    locale = customer.get("preferred_locale") or "en"
+    title, body = notification_text(
+        locale=locale, status=status, albaik_identifier=albaik_identifier, driver_name=snapshot["driver"]["name"]
+    )
+    notification = PushNotification(
+        idempotency_key=str(idempotency_key),
+        user_id=customer["user_id"],
+        locale=locale,
+        title=title,
+        body=body,
+        albaik_identifier=albaik_identifier,
+        status=status,
+    )
+    try:
+        push_backend().send(notification)
+    except Exception as exc:
+        EffectRecord.objects.create(
+            albaik_identifier=albaik_identifier,
+            kind=EffectKind.NOTIFICATION,
+            path=path,
+            outcome="failed",
+            event_id=idempotency_key,
+            detail={"status": status, "error": str(exc)},
+        )
+        raise
+    EffectRecord.objects.create(
+        albaik_identifier=albaik_identifier,
+        kind=EffectKind.NOTIFICATION,
+        path=path,
+        outcome="ok",
+        event_id=idempotency_key,
+        detail=notification.payload(),
+    )
+    return True

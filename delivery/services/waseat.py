@@ -1,0 +1,66 @@
+"""Closing orders in WASEAT, whichever path (request or consumer) does it."""
+
+import uuid
+from datetime import datetime
+
+from django.utils import timezone
+
+from delivery.integrations.waseat import CloseRequest, waseat_backend
+from delivery.models import Order
+from side_effects.models import EffectKind, EffectRecord
+
+
+def waseat_close(
+    *,
+    albaik_identifier: str,
+    total: str,
+    delivered_at: datetime | str | None,
+    path: str,
+    event_id: uuid.UUID | None = None,
+) -> bool:
+    """Close the order in WASEAT unless it was already closed. Returns True if it sent the close.
+
+    Raises TransientHTTPError / PermanentHTTPError from the client; a failure is recorded.
+    """
+    if EffectRecord.objects.filter(
+        albaik_identifier=albaik_identifier, kind=EffectKind.WASEAT_CLOSE, outcome="ok"
+    ).exists():
+        return False
+    if isinstance(delivered_at, datetime):
+        delivered_at = delivered_at.isoformat()
+    request = CloseRequest(
+        albaik_identifier=albaik_identifier, total=total, delivery_status="delivered", delivered_at=delivered_at
+    )
+    try:
+        waseat_backend().close_order(request)
+    except Exception as exc:
+        EffectRecord.objects.create(
+            albaik_identifier=albaik_identifier,
+            kind=EffectKind.WASEAT_CLOSE,
+            path=path,
+            outcome="failed",
+            event_id=event_id,
+            detail={"error": str(exc)},
+        )
+        raise
+    EffectRecord.objects.create(
+        albaik_identifier=albaik_identifier,
+        kind=EffectKind.WASEAT_CLOSE,
+        path=path,
+        outcome="ok",
+        event_id=event_id,
+        detail=request.body(),
+    )
+    return True
+
+
+def order_close_in_waseat(*, order_id: int, path: str, event_id: uuid.UUID | None = None) -> bool:
+    """Close a delivered order in WASEAT once (own-fleet and aggregator orders alike)."""
+    order = Order.objects.get(pk=order_id)
+    return waseat_close(
+        albaik_identifier=order.albaik_identifier,
+        total=str(order.total),
+        delivered_at=timezone.now(),
+        path=path,
+        event_id=event_id,
+    )

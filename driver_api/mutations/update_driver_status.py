@@ -1,0 +1,26 @@
+from typing import Any
+
+import graphene
+
+from delivery.models import Driver
+from delivery.services.drivers import driver_report_status
+from driver_api.mutations.base import DriverMutation
+from driver_api.types import DriverStatus, UserError
+
+
+class UpdateDriverStatus(DriverMutation):
+    """Report what the driver is doing; WAITING_AT_RESTAURANT is the arrival at the restaurant."""
+
+    class Meta:
+        name = "UpdateDriverStatusPayload"
+
+    class Arguments:
+        status = DriverStatus(required=True)
+
+    status = graphene.Field(DriverStatus)
+    errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+    @classmethod
+    def perform(cls, driver: Driver, **arguments: Any) -> dict[str, Any]:
+        status = arguments["status"]
+        return {"status": driver_report_status(driver=driver, status=getattr(status, "value", status))}

@@ -1,0 +1,36 @@
+from typing import Any
+
+import graphene
+
+from delivery.models import Driver
+from delivery.services.deliveries import delivery_update_by_driver
+from driver_api.mutations.base import DriverMutation
+from driver_api.selectors import current_trip_from_snapshot
+from driver_api.types import DeliveryUpdate, Order, UserError
+
+
+class UpdateOrder(DriverMutation):
+    """Scan the order (OUT_FOR_DELIVERY), complete it (DELIVERED) or fail it (FAILED, with a reason)."""
+
+    class Meta:
+        name = "UpdateOrderPayload"
+
+    class Arguments:
+        albaik_identifier = graphene.String(required=True)
+        status = DeliveryUpdate(required=True)
+        reason = graphene.String()
+
+    order = graphene.Field(Order)
+    errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+    @classmethod
+    def perform(cls, driver: Driver, **arguments: Any) -> dict[str, Any]:
+        status = arguments["status"]
+        delivery_update_by_driver(
+            driver=driver,
+            albaik_identifier=arguments["albaik_identifier"],
+            status=getattr(status, "value", status),
+            reason=arguments.get("reason"),
+        )
+        # The driver API writes its own store in the request, so the snapshot is current.
+        return {"order": current_trip_from_snapshot(driver_id=driver.pk)}

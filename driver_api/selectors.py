@@ -1,0 +1,101 @@
+"""Reads for `currentTrip`: from the CurrentTrip snapshot, or assembled from normal data.
+
+Both return the same plain structure (`TripView`), which the GraphQL types render,
+so the two paths give identical answers.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from delivery.models import Delivery, Driver
+from driver_api.models import CurrentTrip
+from side_effects.flags import FlagName, flag_active_for
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    created_at: datetime
+    status: str
+    arrived_at: datetime | None
+    collecting_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TripView:
+    id: int
+    albaik_identifier: str
+    total: Decimal
+    latitude: float
+    longitude: float
+    delivery: DeliveryView
+    branch: dict[str, Any]
+    customer: dict[str, Any]
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+def current_trip_from_snapshot(*, driver_id: int) -> TripView | None:
+    """One primary-key read of the driver's CurrentTrip row."""
+    row = CurrentTrip.objects.filter(driver_id=driver_id).first()
+    if row is None or not row.has_trip:
+        return None
+    assert row.order_id is not None and row.total is not None and row.delivery_created_at is not None
+    return TripView(
+        id=row.order_id,
+        albaik_identifier=row.albaik_identifier,
+        total=row.total,
+        latitude=float(row.latitude or 0.0),
+        longitude=float(row.longitude or 0.0),
+        delivery=DeliveryView(
+            created_at=row.delivery_created_at,
+            status=row.delivery_status,
+            arrived_at=row.arrived_at,
+            collecting_at=row.collecting_at,
+        ),
+        branch=row.branch,
+        customer=row.customer,
+        items=row.items,
+    )
+
+
+def current_trip_from_normal_data(*, driver_id: int) -> TripView | None:
+    """The old path: assemble the trip from the driver's current delivery and its order."""
+    delivery_id = Driver.objects.filter(pk=driver_id).values_list("current_delivery_id", flat=True).first()
+    if delivery_id is None:
+        return None
+    delivery = (
+        Delivery.objects.select_related("order", "order__branch").prefetch_related("order__items").get(pk=delivery_id)
+    )
+    order = delivery.order
+    branch = order.branch
+    return TripView(
+        id=order.pk,
+        albaik_identifier=order.albaik_identifier,
+        total=order.total,
+        latitude=order.latitude,
+        longitude=order.longitude,
+        delivery=DeliveryView(
+            created_at=delivery.created_at,
+            status=delivery.status,
+            arrived_at=delivery.arrived_at,
+            collecting_at=delivery.collecting_at,
+        ),
+        branch={"id": branch.pk, "name": branch.name, "latitude": branch.latitude, "longitude": branch.longitude},
+        customer={
+            "first_name": order.contact_first_name,
+            "last_name": order.contact_last_name,
+            "telephone": order.contact_telephone,
+        },
+        items=[
+            {"id": item.pk, "name": item.name, "quantity": item.quantity, "total": str(item.total)}
+            for item in order.items.all()
+        ],
+    )
+
+
+def current_trip_for_driver(*, driver: Driver) -> TripView | None:
+    """`currentTrip`: the snapshot when `driver_current_trip_snapshot` is on for the driver."""
+    if flag_active_for(FlagName.DRIVER_CURRENT_TRIP_SNAPSHOT, driver.user):
+        return current_trip_from_snapshot(driver_id=driver.pk)
+    return current_trip_from_normal_data(driver_id=driver.pk)

@@ -1,0 +1,44 @@
+import pytest
+from django.db import IntegrityError, transaction
+
+from delivery.models import Delivery, DeliveryStatus
+from tests.builders import order_for
+from tests.factories import DriverFactory
+
+
+@pytest.mark.django_db
+def test_database_rejects_a_second_active_delivery_for_one_order():
+    order = order_for()
+
+
+    Delivery.objects.create(order=order, driver=DriverFactory())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Delivery.objects.create(order=order, driver=DriverFactory())
+
+
+@pytest.mark.django_db
+def test_an_inactive_delivery_does_not_block_reassignment():
+
+
+    order = order_for()
+    Delivery.objects.create(order=order, driver=DriverFactory(), is_active=False)
+    assert Delivery.objects.create(order=order, driver=DriverFactory()).is_active
+
+
+@pytest.mark.django_db
+def test_database_rejects_two_open_trips_for_one_driver():
+
+
+    driver = DriverFactory()
+    Delivery.objects.create(order=order_for(), driver=driver)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Delivery.objects.create(order=order_for(), driver=driver)
+
+
+@pytest.mark.django_db
+def test_a_finished_trip_does_not_block_the_next():
+
+
+    driver = DriverFactory()
+    Delivery.objects.create(order=order_for(), driver=driver, status=DeliveryStatus.DELIVERED)
+    assert Delivery.objects.create(order=order_for(), driver=driver).status == DeliveryStatus.ASSIGNED
