@@ -9,6 +9,7 @@ COPY restaurant ./restaurant
 COPY consumers ./consumers
 COPY side_effects ./side_effects
 COPY events ./events
+COPY locale ./locale
 COPY manage.py ./
 RUN pip install --no-cache-dir . && DEBUG=false SECRET_KEY=build python manage.py collectstatic --noinput
 EXPOSE 8000

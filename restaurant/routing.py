@@ -1,3 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from restaurant.consumers import BranchDashboardConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/restaurant/branches/<int:branch_id>/", BranchDashboardConsumer.as_asgi(), name="branch-dashboard-ws"),
+]

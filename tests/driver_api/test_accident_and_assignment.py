@@ -7,7 +7,7 @@ from delivery.models import Delivery, DeliveryFailure, Driver, DriverStatus, Ord
 from delivery.services.trips import trip_assign_order
 from driver_api.selectors import current_trip_from_normal_data, current_trip_from_snapshot
 from tests.builders import order_for
-from tests.driver_api.conftest import DriverClient
+from tests.drivers import DriverClient
 from tests.driver_api.queries import UPDATE_DRIVER_STATUS
 from tests.factories import BranchFactory, DriverFactory
 

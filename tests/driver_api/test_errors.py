@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from delivery.models import Delivery, DeliveryStatusChange, Driver
 from delivery.services.accounts import token_issue
 from events.models import OutboxEvent
-from tests.driver_api.conftest import DriverClient
+from tests.drivers import DriverClient
 from tests.driver_api.queries import CURRENT_TRIP, UPDATE_DRIVER_PROFILE, UPDATE_DRIVER_STATUS, UPDATE_ORDER
 from tests.factories import CustomerFactory
 

@@ -126,7 +126,7 @@ def test_failed_delivery_records_the_reason(driver_app, driver, place_order):
 
 
 def test_available_driver_gets_the_waiting_order(make_driver, place_order, django_capture_on_commit_callbacks):
-    from tests.driver_api.conftest import DriverClient
+    from tests.drivers import DriverClient
 
     order = place_order()  # no driver is available yet
     assert not Delivery.objects.filter(order=order).exists()

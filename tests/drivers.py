@@ -1,3 +1,5 @@
+"""Driver-app fixtures shared by every test folder: a branch, available drivers, placing orders, GraphQL."""
+
 from typing import Any
 
 import pytest

@@ -1,0 +1,77 @@
+"""The kitchen's side of an order: moving a preparation through its statuses."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from delivery.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from delivery.models import Preparation, PreparationStatus
+from delivery.selectors.preparations import is_valid_id, user_is_branch_staff
+from restaurant.broadcasts import broadcast_preparation, preparation_payload
+
+# The one order a preparation moves in; each step goes to the next status only.
+PREPARATION_FLOW: tuple[str, ...] = (
+    PreparationStatus.RECEIVED,
+    PreparationStatus.COLLECTING,
+    PreparationStatus.READY,
+    PreparationStatus.HANDED_OVER,
+)
+
+TIMESTAMP_FIELDS: dict[str, str] = {
+    PreparationStatus.COLLECTING: "collecting_at",
+    PreparationStatus.READY: "ready_at",
+    PreparationStatus.HANDED_OVER: "handed_over_at",
+}
+
+
+def check_preparation_move(current: str, target: str) -> None:
+    """Raise InvalidTransition unless `target` is `current` (a repeat) or the next status after it."""
+    if current == target:
+        return
+    if PREPARATION_FLOW.index(target) != PREPARATION_FLOW.index(current) + 1:
+        raise InvalidTransition(
+            f"Cannot move a preparation from {current} to {target}.",
+            fields={"status": [f"Not allowed from {current}."]},
+        )
+
+
+def preparation_set_status(*, preparation_id: int, status: str, user: AbstractBaseUser | AnonymousUser) -> Preparation:
+    """Move a preparation one step (received → collecting → ready → handed_over); staff of its branch only.
+
+    Repeating the current status changes nothing. Starting to collect also marks the
+    order's active delivery as collecting (the driver's trip becomes READY_TO_COLLECT).
+    Open dashboards of the branch get the new state once the transaction commits.
+    """
+    if status not in PREPARATION_FLOW:
+        raise ValidationFailed(
+            "Unknown preparation status.",
+            fields={"status": [f"Must be one of: {', '.join(PREPARATION_FLOW)}."]},
+        )
+    if not is_valid_id(preparation_id):
+        raise NotFound("No such preparation.")
+    with transaction.atomic():
+        preparation = Preparation.objects.select_for_update().filter(pk=preparation_id).first()
+        if preparation is None:
+            raise NotFound("No such preparation.")
+        if not user_is_branch_staff(user=user, branch_id=preparation.branch_id):
+            raise Forbidden("Only staff of this preparation's branch can change it.")
+        check_preparation_move(preparation.status, status)
+        if preparation.status == status:
+            return preparation
+
+        preparation.status = status
+        setattr(preparation, TIMESTAMP_FIELDS[status], timezone.now())
+        preparation.version += 1
+        preparation.save(update_fields=["status", TIMESTAMP_FIELDS[status], "version", "updated_at"])
+
+        if status == PreparationStatus.COLLECTING:
+            from delivery.services.deliveries import delivery_mark_collecting
+
+            delivery_mark_collecting(order_id=preparation.order_id)
+
+        transaction.on_commit(lambda: _broadcast(preparation), robust=True)
+    return preparation
+
+
+def _broadcast(preparation: Preparation) -> None:
+    broadcast_preparation(branch_id=preparation.branch_id, preparation=preparation_payload(preparation))

@@ -1,0 +1,81 @@
+"""What the restaurant dashboard is told: the `preparation` object of contract §4 and its broadcast."""
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from delivery.models import FINISHED_DELIVERY_STATUSES, CourierStatus, Preparation, PreparationStatus
+from delivery.selectors.preparations import (
+    FINISHED_ORDER_STATUSES,
+    is_loaded_for_payload,
+    preparation_get_for_payload,
+)
+
+MESSAGE_TYPE = "preparation.updated"
+
+
+def branch_group(branch_id: int) -> str:
+    """The Channels group every dashboard socket of the branch listens on."""
+    return f"branch-{branch_id}"
+
+
+def preparation_payload(preparation: Preparation) -> dict[str, Any]:
+    """The contract §4 `preparation` object, read from normal data in at most four queries.
+
+    Besides the contract's keys it carries `branch_id`, `active` (false once the kitchen
+    is done with it) and the driver's `delivery_status`, so a page can drop finished ones.
+    """
+    if not is_loaded_for_payload(preparation):
+        preparation = preparation_get_for_payload(preparation_id=preparation.pk)
+    order = preparation.order
+    deliveries: list[Any] = order.active_deliveries  # type: ignore[attr-defined]
+    delivery = deliveries[0] if deliveries else None
+    bundle = order.bundle
+    active = (
+        preparation.status != PreparationStatus.HANDED_OVER
+        and order.status not in FINISHED_ORDER_STATUSES
+        and order.courier_status != CourierStatus.DELIVERED
+        and (delivery is None or delivery.status not in FINISHED_DELIVERY_STATUSES)
+    )
+    return {
+        "id": preparation.pk,
+        "branch_id": preparation.branch_id,
+        "status": preparation.status,
+        "kind": preparation.kind,
+        "active": active,
+        "created_at": preparation.created_at.isoformat(),
+        "order": {
+            "albaik_identifier": order.albaik_identifier,
+            "aggregator_id": order.aggregator_id or None,
+            "items": [{"name": item.name, "quantity": item.quantity} for item in order.items.all()],
+            "total": str(order.total),
+            "created_at": order.created_at.isoformat(),
+            "source": order.source,
+        },
+        "driver": None
+        if delivery is None
+        else {
+            "id": delivery.driver.pk,
+            "name": delivery.driver.name,
+            "arrived": delivery.arrived_at is not None,
+            "delivery_status": delivery.status,
+        },
+        "courier": None
+        if not order.courier_id
+        else {
+            "id": order.courier_id,
+            "name": order.courier_name,
+            "phone": order.courier_phone,
+            "status": order.courier_status or None,
+        },
+        "bundle": None if bundle is None else [other.albaik_identifier for other in bundle.bundle_orders],  # type: ignore[attr-defined]
+    }
+
+
+def broadcast_preparation(*, branch_id: int, preparation: dict[str, Any]) -> None:
+    """Send a preparation to every open dashboard of the branch (call it from `on_commit`)."""
+    channel_layer = get_channel_layer()
+    if channel_layer is None:
+        return
+    async_to_sync(channel_layer.group_send)(branch_group(branch_id), {"type": MESSAGE_TYPE, "preparation": preparation})
