@@ -5,10 +5,11 @@ Each service is started in order and stopped in reverse order. Settings list the
 outbox relay, the consumers and the periodic tasks plug in without editing the command.
 """
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -60,8 +61,12 @@ def celery_beat_services() -> list[BackgroundService]:
     for name, entry in getattr(settings, "CELERY_BEAT_SCHEDULE", {}).items():
         task_name = entry["task"]
         interval = float(entry["schedule"])
-        services.append(PeriodicTask(name, lambda task_name=task_name: app.tasks[task_name].delay(), interval))
+        services.append(PeriodicTask(name, functools.partial(_run_task, app, task_name), interval))
     return services
+
+
+def _run_task(app: Any, task_name: str) -> None:
+    app.tasks[task_name].delay()
 
 
 def load_services() -> list[BackgroundService]:

@@ -27,9 +27,7 @@ if not SECRET_KEY:
         raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "").split(",") if h.strip()]
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -222,7 +220,7 @@ CELERY_BEAT_SCHEDULE["aggregator-orders-fetch"] = {
     "task": "delivery.aggregator.tasks.aggregator_orders_fetch_task",
     "schedule": AGGREGATOR_POLL_SECONDS,
 }
-# Task modules outside an app's `tasks.py`, imported by workers (and by `devserver` for the beat).
+# Task modules outside an app's `tasks.py`: Celery imports them when it loads its default modules.
 CELERY_IMPORTS = ["delivery.aggregator.tasks"]
 
 # What `manage.py devserver` runs beside the web server, in start order.

@@ -69,7 +69,7 @@ class OrderItemInline(admin.TabularInline[OrderItem, Order]):
 class DeliveryInline(admin.TabularInline[Delivery, Order]):
     model = Delivery
     extra = 0
-    fields = ["driver", "status", "is_active", "created_at", "arrived_at", "collecting_at", "finished_at", "version"]
+    fields = ("driver", "status", "is_active", "created_at", "arrived_at", "collecting_at", "finished_at", "version")
     readonly_fields = fields
     can_delete = False
     max_num = 0

@@ -117,6 +117,9 @@ class DriverStatusChange(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["driver", "-created_at"], name="driver_status_history_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.driver_id} {self.status} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
 
 class OrderSource(models.TextChoices):
     OWN_FLEET = "own_fleet", "Own fleet"
@@ -149,6 +152,9 @@ class Bundle(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.aggregator} courier {self.courier_id}"
+
 
 class Order(models.Model):
     albaik_identifier = models.CharField(max_length=32, unique=True)
@@ -167,7 +173,8 @@ class Order(models.Model):
 
     source = models.CharField(max_length=16, choices=OrderSource.choices, default=OrderSource.OWN_FLEET)
     aggregator = models.CharField(max_length=32, blank=True, default="")
-    aggregator_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "", for own-fleet orders: the unique constraint applies to aggregator ids only.
+    aggregator_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     courier_id = models.CharField(max_length=64, blank=True, default="")
     courier_name = models.CharField(max_length=120, blank=True, default="")
     courier_phone = models.CharField(max_length=32, blank=True, default="")
@@ -215,6 +222,9 @@ class OrderItem(models.Model):
             models.CheckConstraint(condition=Q(total=F("unit_price") * F("quantity")), name="order_item_total"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"
+
 
 class PreparationStatus(models.TextChoices):
     RECEIVED = "received"
@@ -243,6 +253,9 @@ class Preparation(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["branch", "status"], name="preparation_branch_status_idx")]
+
+    def __str__(self) -> str:
+        return f"preparation of order {self.order_id}: {self.status}"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -274,7 +287,9 @@ class Delivery(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["order"], condition=Q(is_active=True), name="one_active_delivery_per_order"),
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(is_active=True), name="one_active_delivery_per_order"
+            ),
             models.UniqueConstraint(
                 fields=["driver"],
                 condition=Q(is_active=True) & ~Q(status__in=["delivered", "failed"]),
@@ -297,11 +312,17 @@ class DeliveryStatusChange(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.status} ({self.source})"
+
 
 class DeliveryFailure(models.Model):
     delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="failure")
     reason = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"delivery {self.delivery_id}: {self.reason}"
 
 
 class AuthToken(models.Model):
@@ -311,3 +332,6 @@ class AuthToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     generation = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"token of user {self.user_id} (generation {self.generation})"

@@ -40,7 +40,9 @@ def current_trip_from_snapshot(*, driver_id: int) -> TripView | None:
     row = CurrentTrip.objects.filter(driver_id=driver_id).first()
     if row is None or not row.has_trip:
         return None
-    assert row.order_id is not None and row.total is not None and row.delivery_created_at is not None
+    assert row.order_id is not None
+    assert row.total is not None
+    assert row.delivery_created_at is not None
     return TripView(
         id=row.order_id,
         albaik_identifier=row.albaik_identifier,

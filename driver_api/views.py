@@ -34,7 +34,7 @@ class DriverGraphQLView(GraphQLView):
         driver = getattr(user, "driver", None) if user is not None else None
         if user is None or driver is None:
             return unauthenticated("Invalid token, or the token is not a driver's.")
-        request.user = user
+        request.user = user  # type: ignore[assignment]
         request.driver = driver  # type: ignore[attr-defined]
         return super().dispatch(request, *args, **kwargs)
 

@@ -130,7 +130,9 @@ class DashboardBroadcastInRequest(InRequest):
     def execute(self) -> None:
         snapshot = self.context.snapshot
         event_id = self.context.event_id
-        transaction.on_commit(lambda: dashboard_broadcast(snapshot=snapshot, path=EffectPath.REQUEST, event_id=event_id))
+        transaction.on_commit(
+            lambda: dashboard_broadcast(snapshot=snapshot, path=EffectPath.REQUEST, event_id=event_id)
+        )
 
 
 class CustomerNotificationInRequest(InRequest):

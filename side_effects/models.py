@@ -31,3 +31,6 @@ class EffectRecord(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.albaik_identifier} {self.kind} {self.outcome} ({self.path})"

@@ -11,9 +11,9 @@ def order_for(
     *, customer: Customer | None = None, branch: Branch | None = None, quantity: int = 2, price: str = "18.00"
 ) -> Order:
     """A placed own-fleet order with one line and its preparation, written directly (no assignment)."""
-    customer = customer or CustomerFactory()
-    branch = branch or BranchFactory()
-    item = MenuItemFactory(price=Decimal(price))
+    customer = customer or CustomerFactory.create()
+    branch = branch or BranchFactory.create()
+    item = MenuItemFactory.create(price=Decimal(price))
     total = item.price * quantity
     order = Order.objects.create(
         albaik_identifier=new_albaik_identifier(),

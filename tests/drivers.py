@@ -29,7 +29,7 @@ class DriverClient:
 
 @pytest.fixture
 def branch():
-    return BranchFactory(latitude=21.5433, longitude=39.1728)
+    return BranchFactory.create(latitude=21.5433, longitude=39.1728)
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def make_driver(branch):
     def make(**overrides: Any):
         fields = {"status": DriverStatus.AVAILABLE, "latitude": branch.latitude + 0.01, "longitude": branch.longitude}
         fields.update(overrides)
-        return DriverFactory(**fields)
+        return DriverFactory.create(**fields)
 
     return make
 
@@ -57,8 +57,8 @@ def place_order(branch, django_capture_on_commit_callbacks):
     """Place an order as a customer and run what happens on commit (trip assignment, eagerly)."""
 
     def place(*, customer: Any = None, quantity: int = 2) -> Order:
-        customer = customer or CustomerFactory()
-        item = MenuItemFactory()
+        customer = customer or CustomerFactory.create()
+        item = MenuItemFactory.create()
         with django_capture_on_commit_callbacks(execute=True):
             order = order_place(
                 customer=customer,

@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from delivery.models import Branch, Customer, Driver, DriverStatus, MenuItem
@@ -12,21 +12,21 @@ from delivery.models import Branch, Customer, Driver, DriverStatus, MenuItem
 PASSWORD = "correct-horse-battery"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj: Any, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def _save(obj: Any, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             obj.save()
 
 
-class BranchFactory(factory.django.DjangoModelFactory):
+class BranchFactory(factory.django.DjangoModelFactory[Branch]):
     class Meta:
         model = Branch
 
@@ -36,7 +36,7 @@ class BranchFactory(factory.django.DjangoModelFactory):
     store_id = factory.Sequence(lambda n: f"store-{n}")
 
 
-class MenuItemFactory(factory.django.DjangoModelFactory):
+class MenuItemFactory(factory.django.DjangoModelFactory[MenuItem]):
     class Meta:
         model = MenuItem
 
@@ -45,7 +45,7 @@ class MenuItemFactory(factory.django.DjangoModelFactory):
     price = Decimal("18.00")
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
 
@@ -57,7 +57,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     notify = True
 
 
-class DriverFactory(factory.django.DjangoModelFactory):
+class DriverFactory(factory.django.DjangoModelFactory[Driver]):
     class Meta:
         model = Driver
 

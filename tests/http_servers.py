@@ -55,7 +55,9 @@ def _handler(server_state: RecordingServer) -> type[BaseHTTPRequestHandler]:
                 body = raw.decode(errors="replace")
             server_state.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
             route = server_state.routes.get((self.command, self.path.split("?")[0]))
-            reply = server_state.script.popleft() if server_state.script else Reply(body=route if route is not None else {})
+            reply = (
+                server_state.script.popleft() if server_state.script else Reply(body=route if route is not None else {})
+            )
             if reply.delay:
                 time.sleep(reply.delay)
             payload = json.dumps(reply.body if reply.body is not None else {}).encode()

@@ -65,7 +65,7 @@ class OrderCreateApi(APIView):
         branch_id = serializers.IntegerField(min_value=1, max_value=2**62)
         latitude = serializers.FloatField(min_value=-90, max_value=90)
         longitude = serializers.FloatField(min_value=-180, max_value=180)
-        items = ItemSerializer(many=True, allow_empty=False, max_length=100)
+        items = ItemSerializer(many=True, allow_empty=False, max_length=100)  # type: ignore[call-arg]
 
     def post(self, request: Request) -> Response:
         customer = customer_of(request)
@@ -80,7 +80,12 @@ class OrderCreateApi(APIView):
         )
         order.refresh_from_db(fields=["status"])
         return Response(
-            {"id": order.pk, "albaik_identifier": order.albaik_identifier, "total": str(order.total), "status": order.status},
+            {
+                "id": order.pk,
+                "albaik_identifier": order.albaik_identifier,
+                "total": str(order.total),
+                "status": order.status,
+            },
             status=status.HTTP_201_CREATED,
         )
 

@@ -13,11 +13,7 @@ def user_for_token(*, raw_token: str) -> AbstractBaseUser | None:
     if not raw_token or len(raw_token) > 128:
         return None
     digest = token_digest(raw_token)
-    row = (
-        AuthToken.objects.select_related("user", "user__driver", "user__customer")
-        .filter(digest=digest)
-        .first()
-    )
+    row = AuthToken.objects.select_related("user", "user__driver", "user__customer").filter(digest=digest).first()
     if row is None or not hmac.compare_digest(row.digest, digest) or not row.user.is_active:
         return None
     return row.user

@@ -31,11 +31,13 @@ def _derive_token(*, user_id: int, generation: int) -> str:
 
 def token_issue(*, user: AbstractBaseUser) -> str:
     """Return the user's token, creating its stored digest on first use."""
-    token_row = AuthToken.objects.filter(user=user).only("generation", "digest").first()
+    token_row = AuthToken.objects.filter(user_id=user.pk).only("generation", "digest").first()
     generation = token_row.generation if token_row else 1
     raw = _derive_token(user_id=user.pk, generation=generation)
     if token_row is None:
-        AuthToken.objects.get_or_create(user=user, defaults={"digest": token_digest(raw), "generation": generation})
+        AuthToken.objects.get_or_create(
+            user_id=user.pk, defaults={"digest": token_digest(raw), "generation": generation}
+        )
     elif not hmac.compare_digest(token_row.digest, token_digest(raw)):
         # SECRET_KEY changed: re-derive so the stored digest matches the issued token.
         AuthToken.objects.filter(pk=token_row.pk).update(digest=token_digest(raw))
@@ -46,7 +48,7 @@ def token_issue(*, user: AbstractBaseUser) -> str:
 def token_rotate(*, user: AbstractBaseUser) -> str:
     """Invalidate the user's token and return a new one."""
     token_row, _ = AuthToken.objects.select_for_update().get_or_create(
-        user=user, defaults={"digest": "", "generation": 0}
+        user_id=user.pk, defaults={"digest": "", "generation": 0}
     )
     token_row.generation += 1
     raw = _derive_token(user_id=user.pk, generation=token_row.generation)
@@ -84,7 +86,7 @@ def session_create(*, phone: str | None = None, username: str | None = None, pas
         raise NotAuthenticated("Invalid credentials.", code="invalid_credentials")
     driver_id = Driver.objects.filter(user=user).values_list("id", flat=True).first()
     customer_id = Customer.objects.filter(user=user).values_list("id", flat=True).first()
-    branch_ids = list(user.staff_branches.order_by("id").values_list("id", flat=True))  # type: ignore[attr-defined]
+    branch_ids = list(user.staff_branches.order_by("id").values_list("id", flat=True))
     return Session(
         token=token_issue(user=user),
         user_id=user.pk,

@@ -13,25 +13,37 @@ from delivery.services.accounts import token_issue
 
 User = get_user_model()
 
-BRANCHES = [
+BRANCHES: list[dict[str, Any]] = [
     {"name": "Tahlia Street", "latitude": 21.5433, "longitude": 39.1728, "store_id": "rappi-store-tahlia"},
     {"name": "Corniche", "latitude": 21.6010, "longitude": 39.1098, "store_id": "rappi-store-corniche"},
 ]
-MENU = [
+MENU: list[dict[str, Any]] = [
     {"sku": "CHK-4PC", "name": "Chicken Meal, 4 pieces", "price": Decimal("18.00")},
     {"sku": "CHK-SPICY", "name": "Spicy Chicken Meal", "price": Decimal("19.00")},
     {"sku": "SHRIMP-10", "name": "Jumbo Shrimp Meal", "price": Decimal("23.00")},
     {"sku": "NUGGETS-10", "name": "Chicken Nuggets, 10 pieces", "price": Decimal("15.00")},
     {"sku": "GARLIC", "name": "Garlic Sauce", "price": Decimal("1.00")},
 ]
-DRIVERS = [
+DRIVERS: list[dict[str, Any]] = [
     {"name": "Faisal Driver", "phone": "+966500000001", "password": "driver-pass-1", "at": 0},
     {"name": "Omar Driver", "phone": "+966500000002", "password": "driver-pass-2", "at": 0},
     {"name": "Salem Driver", "phone": "+966500000003", "password": "driver-pass-3", "at": 1},
 ]
-CUSTOMERS = [
-    {"first_name": "Noura", "last_name": "Alharbi", "phone": "+966510000001", "password": "customer-pass-1", "locale": "en"},
-    {"first_name": "Khalid", "last_name": "Alqahtani", "phone": "+966510000002", "password": "customer-pass-2", "locale": "ar"},
+CUSTOMERS: list[dict[str, Any]] = [
+    {
+        "first_name": "Noura",
+        "last_name": "Alharbi",
+        "phone": "+966510000001",
+        "password": "customer-pass-1",
+        "locale": "en",
+    },
+    {
+        "first_name": "Khalid",
+        "last_name": "Alqahtani",
+        "phone": "+966510000002",
+        "password": "customer-pass-2",
+        "locale": "ar",
+    },
 ]
 STAFF_PASSWORD = "staff-pass"
 ADMIN = {"username": "admin", "password": "admin"}
@@ -59,7 +71,9 @@ def demo_seed() -> dict[str, Any]:
         branches.append(branch)
     menu = []
     for spec in MENU:
-        item, _ = MenuItem.objects.get_or_create(sku=spec["sku"], defaults={"name": spec["name"], "price": spec["price"]})
+        item, _ = MenuItem.objects.get_or_create(
+            sku=spec["sku"], defaults={"name": spec["name"], "price": spec["price"]}
+        )
         menu.append(item)
     drivers = []
     for index, spec in enumerate(DRIVERS, start=1):

@@ -10,26 +10,23 @@ from tests.factories import DriverFactory
 def test_database_rejects_a_second_active_delivery_for_one_order():
     order = order_for()
 
-
-    Delivery.objects.create(order=order, driver=DriverFactory())
+    Delivery.objects.create(order=order, driver=DriverFactory.create())
     with pytest.raises(IntegrityError), transaction.atomic():
-        Delivery.objects.create(order=order, driver=DriverFactory())
+        Delivery.objects.create(order=order, driver=DriverFactory.create())
 
 
 @pytest.mark.django_db
 def test_an_inactive_delivery_does_not_block_reassignment():
 
-
     order = order_for()
-    Delivery.objects.create(order=order, driver=DriverFactory(), is_active=False)
-    assert Delivery.objects.create(order=order, driver=DriverFactory()).is_active
+    Delivery.objects.create(order=order, driver=DriverFactory.create(), is_active=False)
+    assert Delivery.objects.create(order=order, driver=DriverFactory.create()).is_active
 
 
 @pytest.mark.django_db
 def test_database_rejects_two_open_trips_for_one_driver():
 
-
-    driver = DriverFactory()
+    driver = DriverFactory.create()
     Delivery.objects.create(order=order_for(), driver=driver)
     with pytest.raises(IntegrityError), transaction.atomic():
         Delivery.objects.create(order=order_for(), driver=driver)
@@ -38,7 +35,6 @@ def test_database_rejects_two_open_trips_for_one_driver():
 @pytest.mark.django_db
 def test_a_finished_trip_does_not_block_the_next():
 
-
-    driver = DriverFactory()
+    driver = DriverFactory.create()
     Delivery.objects.create(order=order_for(), driver=driver, status=DeliveryStatus.DELIVERED)
     assert Delivery.objects.create(order=order_for(), driver=driver).status == DeliveryStatus.ASSIGNED

@@ -9,7 +9,7 @@ from tests.factories import BranchFactory, CustomerFactory, DriverFactory, MenuI
 
 @pytest.fixture
 def customer_client(api_client):
-    customer = CustomerFactory()
+    customer = CustomerFactory.create()
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=customer.user)}")
     api_client.customer = customer
     return api_client
@@ -17,7 +17,7 @@ def customer_client(api_client):
 
 @pytest.fixture
 def menu():
-    return [MenuItemFactory(price=Decimal("18.00")), MenuItemFactory(price=Decimal("1.50"))]
+    return [MenuItemFactory.create(price=Decimal("18.00")), MenuItemFactory.create(price=Decimal("1.50"))]
 
 
 def order_body(branch, menu, **overrides):
@@ -33,7 +33,7 @@ def order_body(branch, menu, **overrides):
 
 @pytest.mark.django_db
 def test_customer_places_an_order_priced_from_the_menu(customer_client, menu):
-    branch = BranchFactory()
+    branch = BranchFactory.create()
     body = order_body(branch, menu)
     body["items"][0]["price"] = "0.01"  # a client-sent price is ignored
     body["total"] = "0.01"
@@ -51,7 +51,7 @@ def test_customer_places_an_order_priced_from_the_menu(customer_client, menu):
 
 @pytest.mark.django_db
 def test_customer_reads_their_order_back(customer_client, menu):
-    created = customer_client.post("/api/orders/", order_body(BranchFactory(), menu), format="json").json()
+    created = customer_client.post("/api/orders/", order_body(BranchFactory.create(), menu), format="json").json()
     response = customer_client.get(f"/api/orders/{created['albaik_identifier']}/")
     assert response.status_code == 200
     body = response.json()
@@ -63,8 +63,8 @@ def test_customer_reads_their_order_back(customer_client, menu):
 
 @pytest.mark.django_db
 def test_another_customers_order_is_404(customer_client, menu, api_client):
-    created = customer_client.post("/api/orders/", order_body(BranchFactory(), menu), format="json").json()
-    other = CustomerFactory()
+    created = customer_client.post("/api/orders/", order_body(BranchFactory.create(), menu), format="json").json()
+    other = CustomerFactory.create()
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=other.user)}")
     response = api_client.get(f"/api/orders/{created['albaik_identifier']}/")
     assert response.status_code == 404
@@ -98,9 +98,11 @@ def test_another_customers_order_is_404(customer_client, menu, api_client):
     ],
 )
 def test_invalid_order_is_400_and_writes_nothing(customer_client, menu, change, field):
-    branch = BranchFactory()
+    branch = BranchFactory.create()
     if "items" in change and isinstance(change["items"], list):
-        change = {"items": [dict(i, menu_item_id=menu[0].pk) if i["menu_item_id"] == "MENU0" else i for i in change["items"]]}
+        change = {
+            "items": [dict(i, menu_item_id=menu[0].pk) if i["menu_item_id"] == "MENU0" else i for i in change["items"]]
+        }
     response = customer_client.post("/api/orders/", order_body(branch, menu, **change), format="json")
     assert response.status_code == 400
     error = response.json()["error"]
@@ -112,7 +114,7 @@ def test_invalid_order_is_400_and_writes_nothing(customer_client, menu, change, 
 
 @pytest.mark.django_db
 def test_branch_not_accepting_orders_is_400(customer_client, menu):
-    branch = BranchFactory(accepting_orders=False)
+    branch = BranchFactory.create(accepting_orders=False)
     response = customer_client.post("/api/orders/", order_body(branch, menu), format="json")
     assert response.status_code == 400
     assert "branch_id" in response.json()["error"]["fields"]
@@ -120,7 +122,7 @@ def test_branch_not_accepting_orders_is_400(customer_client, menu):
 
 @pytest.mark.django_db
 def test_placing_an_order_needs_a_token(api_client, menu):
-    response = api_client.post("/api/orders/", order_body(BranchFactory(), menu), format="json")
+    response = api_client.post("/api/orders/", order_body(BranchFactory.create(), menu), format="json")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
 
@@ -128,16 +130,16 @@ def test_placing_an_order_needs_a_token(api_client, menu):
 @pytest.mark.django_db
 def test_a_bad_token_is_401(api_client, menu):
     api_client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
-    response = api_client.post("/api/orders/", order_body(BranchFactory(), menu), format="json")
+    response = api_client.post("/api/orders/", order_body(BranchFactory.create(), menu), format="json")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
 
 
 @pytest.mark.django_db
 def test_a_driver_cannot_place_orders(api_client, menu):
-    driver = DriverFactory()
+    driver = DriverFactory.create()
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=driver.user)}")
-    response = api_client.post("/api/orders/", order_body(BranchFactory(), menu), format="json")
+    response = api_client.post("/api/orders/", order_body(BranchFactory.create(), menu), format="json")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
     assert not Order.objects.exists()

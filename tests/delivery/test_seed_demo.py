@@ -34,14 +34,21 @@ def test_seed_demo_twice_gives_the_same_data():
     first = seed_json()
     counts = (Branch.objects.count(), MenuItem.objects.count(), Driver.objects.count(), Customer.objects.count())
     assert seed_json() == first
-    assert (Branch.objects.count(), MenuItem.objects.count(), Driver.objects.count(), Customer.objects.count()) == counts
+    assert (
+        Branch.objects.count(),
+        MenuItem.objects.count(),
+        Driver.objects.count(),
+        Customer.objects.count(),
+    ) == counts
 
 
 @pytest.mark.django_db
 def test_printed_credentials_work(api_client):
     demo = seed_json()
     driver = demo["drivers"][0]
-    response = api_client.post("/api/sessions/", {"phone": driver["phone"], "password": driver["password"]}, format="json")
+    response = api_client.post(
+        "/api/sessions/", {"phone": driver["phone"], "password": driver["password"]}, format="json"
+    )
     assert response.json()["token"] == driver["token"]
     staff = demo["staff"][0]
     response = api_client.post(

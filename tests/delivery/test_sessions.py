@@ -5,7 +5,7 @@ from tests.factories import PASSWORD, BranchFactory, CustomerFactory, DriverFact
 
 @pytest.mark.django_db
 def test_driver_logs_in_by_phone(api_client):
-    driver = DriverFactory()
+    driver = DriverFactory.create()
     response = api_client.post("/api/sessions/", {"phone": driver.phone, "password": PASSWORD}, format="json")
     assert response.status_code == 201
     body = response.json()
@@ -20,7 +20,7 @@ def test_driver_logs_in_by_phone(api_client):
 
 @pytest.mark.django_db
 def test_logging_in_twice_returns_the_same_token(api_client):
-    customer = CustomerFactory()
+    customer = CustomerFactory.create()
     credentials = {"phone": customer.telephone, "password": PASSWORD}
     first = api_client.post("/api/sessions/", credentials, format="json").json()["token"]
     second = api_client.post("/api/sessions/", credentials, format="json").json()["token"]
@@ -31,7 +31,7 @@ def test_logging_in_twice_returns_the_same_token(api_client):
 def test_token_is_stored_only_as_a_digest(api_client):
     from delivery.models import AuthToken
 
-    customer = CustomerFactory()
+    customer = CustomerFactory.create()
     token = api_client.post(
         "/api/sessions/", {"phone": customer.telephone, "password": PASSWORD}, format="json"
     ).json()["token"]
@@ -44,7 +44,7 @@ def test_token_is_stored_only_as_a_digest(api_client):
 def test_rotated_token_replaces_the_old_one(api_client):
     from delivery.services.accounts import token_issue, token_rotate
 
-    customer = CustomerFactory()
+    customer = CustomerFactory.create()
     old = token_issue(user=customer.user)
     new = token_rotate(user=customer.user)
     assert new != old
@@ -56,7 +56,7 @@ def test_rotated_token_replaces_the_old_one(api_client):
 
 @pytest.mark.django_db
 def test_customer_logs_in_by_phone(api_client):
-    customer = CustomerFactory()
+    customer = CustomerFactory.create()
     response = api_client.post("/api/sessions/", {"phone": customer.telephone, "password": PASSWORD}, format="json")
     assert response.status_code == 201
     assert response.json()["customer_id"] == customer.pk
@@ -65,8 +65,8 @@ def test_customer_logs_in_by_phone(api_client):
 
 @pytest.mark.django_db
 def test_staff_logs_in_by_username_and_sees_their_branches(api_client):
-    user = UserFactory()
-    branch = BranchFactory()
+    user = UserFactory.create()
+    branch = BranchFactory.create()
     branch.staff.add(user)
     response = api_client.post("/api/sessions/", {"username": user.username, "password": PASSWORD}, format="json")
     assert response.status_code == 201
@@ -90,7 +90,7 @@ def test_unknown_account_is_401(api_client, credentials):
 
 @pytest.mark.django_db
 def test_wrong_password_is_401(api_client):
-    driver = DriverFactory()
+    driver = DriverFactory.create()
     response = api_client.post("/api/sessions/", {"phone": driver.phone, "password": "wrong"}, format="json")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_credentials"

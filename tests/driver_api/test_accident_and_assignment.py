@@ -7,8 +7,8 @@ from delivery.models import Delivery, DeliveryFailure, Driver, DriverStatus, Ord
 from delivery.services.trips import trip_assign_order
 from driver_api.selectors import current_trip_from_normal_data, current_trip_from_snapshot
 from tests.builders import order_for
-from tests.drivers import DriverClient
 from tests.driver_api.queries import UPDATE_DRIVER_STATUS
+from tests.drivers import DriverClient
 from tests.factories import BranchFactory, DriverFactory
 
 
@@ -50,9 +50,11 @@ def test_accident_without_another_driver_fails_the_order(driver_app, driver, pla
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_assignments_give_twenty_distinct_pairs():
-    branch = BranchFactory()
+    branch = BranchFactory.create()
     drivers = [
-        DriverFactory(status=DriverStatus.AVAILABLE, latitude=branch.latitude + i * 0.001, longitude=branch.longitude)
+        DriverFactory.create(
+            status=DriverStatus.AVAILABLE, latitude=branch.latitude + i * 0.001, longitude=branch.longitude
+        )
         for i in range(20)
     ]
     orders = [order_for(branch=branch) for _ in range(20)]
@@ -64,7 +66,10 @@ def test_twenty_concurrent_assignments_give_twenty_distinct_pairs():
             barrier.wait(timeout=30)
             # A lost race leaves the order waiting; retry like the waiting-orders sweep does.
             for _ in range(20):
-                if trip_assign_order(order_id=order_id) is not None or Delivery.objects.filter(order_id=order_id).exists():
+                if (
+                    trip_assign_order(order_id=order_id) is not None
+                    or Delivery.objects.filter(order_id=order_id).exists()
+                ):
                     break
         except BaseException as exc:
             errors.append(exc)

@@ -6,8 +6,8 @@ from rest_framework.test import APIClient
 from delivery.models import Delivery, DeliveryStatusChange, Driver
 from delivery.services.accounts import token_issue
 from events.models import OutboxEvent
-from tests.drivers import DriverClient
 from tests.driver_api.queries import CURRENT_TRIP, UPDATE_DRIVER_PROFILE, UPDATE_DRIVER_STATUS, UPDATE_ORDER
+from tests.drivers import DriverClient
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def test_missing_or_bad_token_is_401_unauthenticated(header):
 
 def test_a_customer_token_is_not_a_driver_token():
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=CustomerFactory().user)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=CustomerFactory.create().user)}")
     response = client.post("/graphql/", {"query": CURRENT_TRIP}, format="json")
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -23,7 +23,7 @@ def current_trip_both_ways(driver_app):
 
 
 def staff_client(branch):
-    user = UserFactory()
+    user = UserFactory.create()
     branch.staff.add(user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")

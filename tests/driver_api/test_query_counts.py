@@ -44,7 +44,9 @@ def test_update_order_query_count_is_pinned(driver_app, place_order):
 
 
 def test_location_ping_is_two_queries_including_auth(driver_app):
-    queries, result, sql = count_queries(lambda: driver_app.execute(UPDATE_DRIVER_PROFILE, latitude=21.5, longitude=39.2))
+    queries, result, sql = count_queries(
+        lambda: driver_app.execute(UPDATE_DRIVER_PROFILE, latitude=21.5, longitude=39.2)
+    )
     assert result["updateDriverProfile"]["ok"] is True
     assert queries == 2, sql
 

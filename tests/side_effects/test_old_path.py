@@ -110,7 +110,7 @@ def test_events_say_the_request_did_the_work(driver_app, place_order, django_cap
 def test_customer_is_notified_in_their_language(external, make_driver, place_order):
     _, push = external
     make_driver()
-    place_order(customer=CustomerFactory(preferred_locale="ar"))
+    place_order(customer=CustomerFactory.create(preferred_locale="ar"))
     [request] = push.to("/notifications")
     assert request.body["locale"] == "ar"
     assert request.body["title"] == "تم تعيين السائق"
@@ -119,6 +119,6 @@ def test_customer_is_notified_in_their_language(external, make_driver, place_ord
 def test_nothing_is_sent_when_the_customer_has_notifications_off(external, make_driver, place_order):
     _, push = external
     make_driver()
-    order = place_order(customer=CustomerFactory(notify=False))
+    order = place_order(customer=CustomerFactory.create(notify=False))
     assert push.requests == []
     assert EffectRecord.objects.get(albaik_identifier=order.albaik_identifier, kind="notification").outcome == "skipped"

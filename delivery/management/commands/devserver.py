@@ -1,5 +1,6 @@
 """Run the whole stack in one process: ASGI web + websockets and every background service."""
 
+import contextlib
 import json
 import signal
 from types import FrameType
@@ -40,10 +41,8 @@ class Command(BaseCommand):
             # uvicorn handles SIGINT/SIGTERM (stops accepting, finishes requests), then re-raises the
             # signal; SIGTERM is turned into KeyboardInterrupt so the services below still stop cleanly.
             signal.signal(signal.SIGTERM, _interrupt)
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 uvicorn.Server(config).run()
-            except KeyboardInterrupt:
-                pass
         finally:
             for service in reversed(started):
                 service.stop(timeout=10.0)
