@@ -57,6 +57,8 @@ def celery_beat_services() -> list[BackgroundService]:
     """Run the Celery beat schedule in-process (Celery is eager under devserver)."""
     from config.celery import app
 
+    # Workers import task modules themselves; here they must be imported before lookup.
+    app.loader.import_default_modules()
     services: list[BackgroundService] = []
     for name, entry in getattr(settings, "CELERY_BEAT_SCHEDULE", {}).items():
         task_name = entry["task"]

@@ -190,7 +190,11 @@ WASEAT_BASE_URL = os.environ.get("WASEAT_BASE_URL", "")
 WASEAT_API_KEY = os.environ.get("WASEAT_API_KEY", "")
 PUSH_GATEWAY_URL = os.environ.get("PUSH_GATEWAY_URL", "")
 RAPPI_API_BASE_URL = os.environ.get("RAPPI_API_BASE_URL", "")
-RAPPI_WEBHOOK_SECRET = os.environ.get("RAPPI_WEBHOOK_SECRET", "dev-rappi-webhook-secret")
+RAPPI_WEBHOOK_SECRET = os.environ.get("RAPPI_WEBHOOK_SECRET", "")
+if not RAPPI_WEBHOOK_SECRET:
+    if not DEBUG:
+        raise RuntimeError("RAPPI_WEBHOOK_SECRET must be set when DEBUG is off")
+    RAPPI_WEBHOOK_SECRET = "dev-rappi-webhook-secret"
 AGGREGATOR_POLL_SECONDS = float(os.environ.get("AGGREGATOR_POLL_SECONDS", "10"))
 HTTP_CLIENT_TIMEOUT_SECONDS = float(os.environ.get("HTTP_CLIENT_TIMEOUT_SECONDS", "5"))
 HTTP_CLIENT_MAX_ATTEMPTS = int(os.environ.get("HTTP_CLIENT_MAX_ATTEMPTS", "4"))
@@ -207,6 +211,8 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "uvicorn.access": {"level": "WARNING"},
+        # The in-process beat would log every poll.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }
 

@@ -1,0 +1,24 @@
+"""aggregator_orders: the adapter. Takes or rejects each new aggregator order (`aggregator.order_received`)."""
+
+from consumers.errors import InvalidMessage
+from consumers.registry import ConsumerDefinition
+from delivery.aggregator.adapter import aggregator_order_receive
+from delivery.aggregator.transitions import RAPPI
+from delivery.errors import ValidationFailed
+from events.envelope import Event
+
+SUPPORTED_AGGREGATORS = frozenset({RAPPI})
+
+
+def handle_order_received(event: Event) -> None:
+    """Create and take the order, or reject it with a reason; a repeat of a known order does nothing."""
+    aggregator = event.data.get("aggregator")
+    if not isinstance(aggregator, str) or aggregator not in SUPPORTED_AGGREGATORS:
+        raise InvalidMessage(f"unsupported aggregator {aggregator!r}")
+    try:
+        aggregator_order_receive(aggregator=aggregator, payload=event.data.get("order"))
+    except ValidationFailed as exc:
+        raise InvalidMessage(f"{exc.code}: {exc.message}") from exc
+
+
+definition = ConsumerDefinition(name="aggregator_orders", handlers={"aggregator.order_received": handle_order_received})

@@ -1,0 +1,51 @@
+"""What an aggregator webhook says happened: a courier or kitchen status, as of an `event_time`."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from delivery.models import CourierStatus
+
+RAPPI = "rappi"
+
+StatusProperty = Literal["courier_status", "kitchen_status"]
+COURIER_STATUS: StatusProperty = "courier_status"
+KITCHEN_STATUS: StatusProperty = "kitchen_status"
+
+# The happy path of a courier; out-of-order events are settled by `event_time`, not by this order.
+COURIER_FLOW: tuple[str, ...] = (
+    CourierStatus.ASSIGNED,
+    CourierStatus.AT_HUB,
+    CourierStatus.IN_TRANSIT,
+    CourierStatus.AT_DESTINATION,
+    CourierStatus.DELIVERED,
+)
+
+
+@dataclass(frozen=True)
+class Courier:
+    id: str
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One aggregator event: which status attribute of the order moves where, and when it happened there."""
+
+    attribute: StatusProperty
+    status: str
+    event_time: datetime
+    courier: Courier | None = None
+
+    def is_courier(self, status: str) -> bool:
+        return self.attribute == COURIER_STATUS and self.status == status
+
+    @property
+    def event_type(self) -> str:
+        """The event published when this change is applied (contract §5)."""
+        if self.attribute == KITCHEN_STATUS:
+            return "kitchen.status_changed"
+        if self.status == CourierStatus.ASSIGNED:
+            return "courier.assigned"
+        return "courier.status_changed"

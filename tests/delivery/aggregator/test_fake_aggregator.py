@@ -1,0 +1,46 @@
+"""The fake aggregator (development only) drives the app over real HTTP: signed webhooks and its control API."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from config.celery import app
+from delivery.aggregator.fake_api import FakeAggregator
+from delivery.models import Order
+from tests.delivery.aggregator.conftest import SECRET
+from tests.delivery.aggregator.factories import AggregatorOrderFactory
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signed_webhooks_over_http_reach_the_app(live_server: Any) -> None:
+    order = AggregatorOrderFactory.create(aggregator_id="R-LIVE-1")
+    fake = FakeAggregator(app_url=live_server.url, webhook_secret=SECRET).start()
+    try:
+        answer = httpx.post(f"{fake.base_url}/orders/R-LIVE-1/couriers/assign", json={}).json()
+        assert answer["app_status"] == 200
+        assert answer["app_body"]["courier"]["id"] == "courier-bob"
+        assert fake.send_kitchen_event("R-LIVE-1", "ready_for_pickup").status_code == 200
+        assert fake.send_courier_event("R-LIVE-1", "at_hub").body["courier_status"] == "at_hub"
+        wrong = FakeAggregator(app_url=live_server.url, webhook_secret="not-the-secret")
+        assert wrong.send_courier_event("R-LIVE-1", "in_transit").status_code == 401
+        wrong.server.server_close()
+    finally:
+        fake.stop()
+    order = Order.objects.get(pk=order.pk)
+    assert (order.courier_status, order.kitchen_status) == ("at_hub", "ready_for_pickup")
+
+
+def test_the_control_api_adds_orders_and_lists_them(fake_aggregator: FakeAggregator) -> None:
+    created = httpx.post(f"{fake_aggregator.base_url}/orders", json={"store_id": "store-9"}).json()
+    assert created["store_id"] == "store-9"
+    listed = httpx.get(f"{fake_aggregator.base_url}/orders").json()
+    assert [(order["id"], order["status"]) for order in listed] == [(created["id"], "NEW")]
+    assert httpx.get(f"{fake_aggregator.base_url}/nowhere").status_code == 404
+
+
+def test_the_fetcher_is_on_the_beat_schedule(settings: Any) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["aggregator-orders-fetch"]
+    assert entry["schedule"] == settings.AGGREGATOR_POLL_SECONDS
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
