@@ -4,6 +4,7 @@ Both return the same plain structure (`TripView`), which the GraphQL types rende
 so the two paths give identical answers.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -101,3 +102,34 @@ def current_trip_for_driver(*, driver: Driver) -> TripView | None:
     if flag_active_for(FlagName.DRIVER_CURRENT_TRIP_SNAPSHOT, driver.user):
         return current_trip_from_snapshot(driver_id=driver.pk)
     return current_trip_from_normal_data(driver_id=driver.pk)
+
+
+@dataclass(frozen=True)
+class Drift:
+    driver_id: int
+    fields: list[str]
+    snapshot: dict[str, Any] | None
+    normal_data: dict[str, Any] | None
+
+
+def _as_dict(trip: TripView | None) -> dict[str, Any] | None:
+    if trip is None:
+        return None
+    from dataclasses import asdict
+
+    return asdict(trip)
+
+
+def current_trip_drift(*, batch_size: int = 500) -> Iterator[Drift]:
+    """Every driver whose CurrentTrip row disagrees with normal data, with the fields that differ."""
+    driver_ids = Driver.objects.order_by("pk").values_list("pk", flat=True)
+    for driver_id in driver_ids.iterator(chunk_size=batch_size):
+        snapshot = _as_dict(current_trip_from_snapshot(driver_id=driver_id))
+        normal = _as_dict(current_trip_from_normal_data(driver_id=driver_id))
+        if snapshot == normal:
+            continue
+        if snapshot is None or normal is None:
+            fields = ["trip"]
+        else:
+            fields = sorted(key for key in normal if normal[key] != snapshot.get(key))
+        yield Drift(driver_id=driver_id, fields=fields, snapshot=snapshot, normal_data=normal)

@@ -129,3 +129,19 @@ def current_trip_clear(*, driver_id: int, delivery_id: int) -> bool:
         )
         > 0
     )
+
+
+def current_trip_rebuild(*, driver_id: int) -> None:
+    """Overwrite the driver's row from normal data (repair after drift)."""
+    from delivery.models import Driver
+    from delivery.selectors.snapshots import delivery_snapshot, delivery_with_related
+
+    delivery_id = Driver.objects.filter(pk=driver_id).values_list("current_delivery_id", flat=True).first()
+    if delivery_id is None:
+        trip = CurrentTrip.objects.filter(driver_id=driver_id).first()
+        if trip is not None and trip.delivery_id is not None:
+            current_trip_clear(driver_id=driver_id, delivery_id=trip.delivery_id)
+        return
+    snapshot = delivery_snapshot(delivery_with_related().get(pk=delivery_id))
+    CurrentTrip.objects.filter(driver_id=driver_id).delete()
+    current_trip_assign(driver_id=driver_id, snapshot=snapshot)

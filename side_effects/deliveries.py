@@ -66,6 +66,7 @@ TRANSITION_WORK: dict[str, tuple[Work, ...]] = {
         Work.CUSTOMER_NOTIFICATION,
         Work.DRIVER_STATUS,
     ),
+    "driver.status_changed": (Work.DRIVER_STATUS,),
 }
 
 
@@ -181,11 +182,12 @@ class DriverStatusInRequest(InRequest):
         snapshot = self.context.snapshot
         if self.context.driver_status is None:
             return
+        delivery = snapshot.get("delivery")
         driver_status_record(
             driver_id=snapshot["driver"]["id"],
             status=self.context.driver_status,
-            delivery_id=snapshot["delivery"]["id"],
-            delivery_status=snapshot["delivery"]["status"],
+            delivery_id=delivery["id"] if delivery else None,
+            delivery_status=delivery["status"] if delivery else None,
         )
 
 

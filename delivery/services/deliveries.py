@@ -47,6 +47,9 @@ def transition_publish(*, delivery: Delivery, context: TransitionContext, failur
     from events.publishing import publish
 
     context.snapshot = delivery_snapshot(delivery)
+    if context.driver_status is not None:
+        # The driver's normal-data status this change implies, for whichever path writes it.
+        context.snapshot["driver_status"] = context.driver_status
     if failure_reason is not None:
         context.snapshot["failure_reason"] = failure_reason
     side_effects = list(delivery_side_effects(context))
@@ -104,10 +107,6 @@ def delivery_update_by_driver(
         driver_status=DRIVER_STATUS_AFTER[status],
     )
     transition_publish(delivery=delivery, context=context, failure_reason=reason if status == "failed" else None)
-    if status == DeliveryStatus.DELIVERED:
-        from delivery.tasks import trip_assign_waiting_orders_task
-
-        transaction.on_commit(lambda: trip_assign_waiting_orders_task.delay())
     return delivery
 
 

@@ -39,7 +39,11 @@ def driver_status_record(
     delivery_status: str | None = None,
     event_id: uuid.UUID | None = None,
 ) -> None:
-    """Write normal-data driver status (current + history) and the delivery's status history."""
+    """Write normal-data driver status (current + history) and the delivery's status history.
+
+    Called by the request (old path) or the normal_data consumer (new path). A driver who
+    becomes available gets the waiting orders once this commits.
+    """
     at = at or timezone.now()
     Driver.objects.filter(pk=driver_id).update(status=status, status_changed_at=at)
     DriverStatusChange.objects.create(driver_id=driver_id, status=status, created_at=at, event_id=event_id)
@@ -47,6 +51,10 @@ def driver_status_record(
         DeliveryStatusChange.objects.create(
             delivery_id=delivery_id, status=delivery_status, source="driver_api", created_at=at
         )
+    if status == DriverStatus.AVAILABLE:
+        from delivery.tasks import trip_assign_waiting_orders_task
+
+        transaction.on_commit(lambda: trip_assign_waiting_orders_task.delay())
 
 
 def _open_delivery(driver: Driver) -> Delivery | None:
@@ -58,13 +66,46 @@ def _open_delivery(driver: Driver) -> Delivery | None:
     )
 
 
+def driver_status_publish(*, driver: Driver, status: str, previous_status: str, delivery_id: int | None) -> None:
+    """Publish `driver.status_changed`; the strategies write normal data now or leave it to a consumer."""
+    from events.envelope import driver_key
+    from events.publishing import publish
+    from side_effects.base import execute_all
+    from side_effects.deliveries import TransitionContext, delivery_side_effects, handled_synchronously
+
+    context = TransitionContext(
+        event_type="driver.status_changed", event_id=uuid.uuid4(), driver_user=driver.user, driver_status=status
+    )
+    context.snapshot = {
+        "driver": {
+            "id": driver.pk,
+            "user_id": driver.user_id,
+            "name": driver.name,
+            "status": status,
+            "previous_status": previous_status,
+        },
+        "changed_at": timezone.now().isoformat(),
+        "delivery_id": delivery_id,
+        "driver_status": status,
+    }
+    side_effects = list(delivery_side_effects(context))
+    event = publish(
+        event_type=context.event_type,
+        key=driver_key(driver.pk),
+        data=context.snapshot,
+        handled_synchronously=handled_synchronously(side_effects),
+    )
+    context.event_id = event.id
+    execute_all(side_effects)
+
+
 @transaction.atomic
 def driver_report_status(*, driver: Driver, status: str) -> str:
     """updateDriverStatus: validate the driver's new status against their trip and apply it."""
     from delivery.services.deliveries import delivery_mark_arrived
     from delivery.services.trips import trip_handle_accident
 
-    locked = Driver.objects.select_for_update().get(pk=driver.pk)
+    locked = Driver.objects.select_for_update().select_related("user").get(pk=driver.pk)
     if status == DriverStatus.WAITING_AT_RESTAURANT:
         delivery_mark_arrived(driver=locked)
         return status
@@ -72,6 +113,7 @@ def driver_report_status(*, driver: Driver, status: str) -> str:
         return status
     open_delivery = _open_delivery(locked)
     if status == DriverStatus.ACCIDENT:
+        # Reassignment reads the driver's status, so an accident is always written in the request.
         driver_status_record(driver_id=locked.pk, status=status)
         if open_delivery is not None:
             trip_handle_accident(delivery=open_delivery)
@@ -83,11 +125,12 @@ def driver_report_status(*, driver: Driver, status: str) -> str:
     allowed = NEEDS_TRIP_IN.get(status)
     if allowed is not None and (open_delivery is None or open_delivery.status not in allowed):
         raise InvalidTransition(f"{status} does not match your trip.", fields={"status": ["Does not match your trip."]})
-    driver_status_record(driver_id=locked.pk, status=status)
-    if status == DriverStatus.AVAILABLE:
-        from delivery.tasks import trip_assign_waiting_orders_task
-
-        transaction.on_commit(lambda: trip_assign_waiting_orders_task.delay())
+    driver_status_publish(
+        driver=locked,
+        status=status,
+        previous_status=locked.status,
+        delivery_id=open_delivery.pk if open_delivery else None,
+    )
     return status
 
 
