@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "events"
+
+    def ready(self) -> None:
+        from config.health import readiness_reporters
+        from events.readiness import broker_readiness
+
+        readiness_reporters["broker"] = broker_readiness

@@ -1,0 +1,5 @@
+"""waseat: closes delivered orders in WASEAT (HTTP, idempotent)."""
+
+from consumers.registry import ConsumerDefinition
+
+definition = ConsumerDefinition(name="waseat", handlers={})

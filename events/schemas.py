@@ -1,0 +1,171 @@
+"""JSON Schemas of the event envelope (contract §5) and of each event type's `data`, per version.
+
+Strict about required keys and their types; additional properties are allowed so a
+writer can add fields without breaking readers. Validated when written and when read.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+Schema = dict[str, Any]
+
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_iso_datetime(value: object) -> bool:
+    # ISO 8601 with a time zone, as written by `datetime.isoformat()` on aware datetimes.
+    if not isinstance(value, str):
+        return True
+    return datetime.fromisoformat(value).tzinfo is not None
+
+
+def _object(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Schema:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": True,
+    }
+
+
+STRING: Schema = {"type": "string"}
+TEXT: Schema = {"type": "string", "minLength": 1}
+INTEGER: Schema = {"type": "integer"}
+NUMBER: Schema = {"type": "number"}
+BOOLEAN: Schema = {"type": "boolean"}
+DECIMAL: Schema = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
+DATETIME: Schema = {"type": "string", "format": "date-time"}
+OPTIONAL_DATETIME: Schema = {"type": ["string", "null"], "format": "date-time"}
+FREE_OBJECT: Schema = {"type": "object"}
+
+ENVELOPE: Schema = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$"},
+        "type": TEXT,
+        "version": {"type": "integer", "minimum": 1},
+        "occurred_at": DATETIME,
+        "key": {"type": "string", "minLength": 1, "maxLength": 200},
+        "handled_synchronously": {"type": "array", "items": TEXT, "uniqueItems": True},
+        "data": FREE_OBJECT,
+    },
+    "required": ["id", "type", "version", "occurred_at", "key", "handled_synchronously", "data"],
+    "additionalProperties": True,
+}
+
+ORDER = _object(
+    {
+        "id": INTEGER,
+        "albaik_identifier": TEXT,
+        "total": DECIMAL,
+        "latitude": NUMBER,
+        "longitude": NUMBER,
+        "created_at": DATETIME,
+        "source": {"enum": ["own_fleet", "aggregator"]},
+        "aggregator_id": {"type": ["string", "null"]},
+    }
+)
+BRANCH = _object({"id": INTEGER, "name": STRING, "latitude": NUMBER, "longitude": NUMBER})
+CUSTOMER = _object(
+    {
+        "user_id": {"type": ["integer", "null"]},
+        "first_name": STRING,
+        "last_name": STRING,
+        "telephone": STRING,
+        "preferred_locale": TEXT,
+        "notify": BOOLEAN,
+    }
+)
+ITEM = _object({"id": INTEGER, "name": STRING, "quantity": {"type": "integer", "minimum": 1}, "total": DECIMAL})
+DELIVERY = _object(
+    {
+        "id": INTEGER,
+        "status": TEXT,
+        "created_at": DATETIME,
+        "arrived_at": OPTIONAL_DATETIME,
+        "collecting_at": OPTIONAL_DATETIME,
+        "out_for_delivery_at": OPTIONAL_DATETIME,
+        "finished_at": OPTIONAL_DATETIME,
+        "version": INTEGER,
+    }
+)
+DRIVER = _object({"id": INTEGER, "user_id": INTEGER, "name": STRING, "status": TEXT})
+
+DELIVERY_SNAPSHOT = _object(
+    {
+        "order": ORDER,
+        "branch": BRANCH,
+        "customer": CUSTOMER,
+        "items": {"type": "array", "items": ITEM},
+        "delivery": DELIVERY,
+        "driver": DRIVER,
+        "preparation": FREE_OBJECT,
+        "failure_reason": STRING,
+    },
+    optional=("failure_reason",),
+)
+
+DRIVER_STATUS_CHANGED = _object(
+    {
+        "driver": _object(
+            {
+                "id": INTEGER,
+                "user_id": INTEGER,
+                "name": STRING,
+                "status": TEXT,
+                "previous_status": {"type": ["string", "null"]},
+            }
+        ),
+        "changed_at": DATETIME,
+        "delivery_id": {"type": ["integer", "null"]},
+    }
+)
+
+AGGREGATOR_ORDER_STATUS = _object(
+    {
+        "order": ORDER,
+        "courier": {"oneOf": [{"type": "null"}, _object({"id": STRING, "name": STRING, "phone": STRING})]},
+        "courier_status": STRING,
+        "kitchen_status": STRING,
+        "event_time": DATETIME,
+        "bundle": {"oneOf": [{"type": "null"}, {"type": "array", "items": TEXT}]},
+        "preparation": FREE_OBJECT,
+    }
+)
+
+AGGREGATOR_ORDER_RECEIVED = _object(
+    {
+        "aggregator": TEXT,
+        # The aggregator's order as received (contract §8); the adapter judges the rest.
+        "order": _object({"id": {"type": ["string", "integer"]}}),
+    }
+)
+
+DELIVERY_EVENT_TYPES = (
+    "trip.assigned",
+    "delivery.driver_arrived",
+    "delivery.ready_to_collect",
+    "delivery.out_for_delivery",
+    "delivery.delivered",
+    "delivery.failed",
+)
+
+# (event type, version) -> schema of `data`.
+DATA_SCHEMAS: dict[tuple[str, int], Schema] = {
+    **{(event_type, 1): DELIVERY_SNAPSHOT for event_type in DELIVERY_EVENT_TYPES},
+    ("driver.status_changed", 1): DRIVER_STATUS_CHANGED,
+    ("courier.assigned", 1): AGGREGATOR_ORDER_STATUS,
+    ("courier.status_changed", 1): AGGREGATOR_ORDER_STATUS,
+    ("kitchen.status_changed", 1): AGGREGATOR_ORDER_STATUS,
+    ("aggregator.order_received", 1): AGGREGATOR_ORDER_RECEIVED,
+}
+
+EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(event_type for event_type, _ in DATA_SCHEMAS))
+
+ENVELOPE_VALIDATOR = Draft202012Validator(ENVELOPE, format_checker=FORMATS)
+DATA_VALIDATORS: dict[tuple[str, int], Draft202012Validator] = {
+    key: Draft202012Validator(schema, format_checker=FORMATS) for key, schema in DATA_SCHEMAS.items()
+}
