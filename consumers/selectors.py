@@ -1,5 +1,6 @@
 """Reads across the event backbone."""
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,16 @@ _KIND_RANK = {"order_placed": 0, "status_change": 1, "event": 2, "processed": 3}
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _work_paths(event: OutboxEvent) -> dict[str, str]:
+    """Which path did each piece of the event's work: "request" (old) or "consumer" (new)."""
+    from side_effects.deliveries import TRANSITION_WORK
+
+    handled = set(json.loads(event.envelope).get("handled_synchronously", []))
+    return {
+        work.value: "request" if work.value in handled else "consumer" for work in TRANSITION_WORK.get(event.type, ())
+    }
 
 
 def order_timeline_get(*, albaik_identifier: str) -> dict[str, Any]:
@@ -50,6 +61,7 @@ def order_timeline_get(*, albaik_identifier: str) -> dict[str, Any]:
                     "type": event.type,
                     "key": event.key,
                     "published_at": _iso(event.published_at),
+                    "work": _work_paths(event),
                 },
             )
         )

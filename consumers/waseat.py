@@ -1,5 +1,26 @@
-"""waseat: closes delivered orders in WASEAT (HTTP, idempotent)."""
+"""waseat: closes delivered orders in WASEAT (the POS), exactly once per order.
+
+Transient failures (timeouts, 5xx, 429) are retried in place by the runtime; a 4xx is
+permanent and dead-letters the event. The close carries `Idempotency-Key: close-<order>`.
+"""
 
 from consumers.registry import ConsumerDefinition
+from delivery.services.waseat import waseat_close
+from events.envelope import Event
+from side_effects.deliveries import Work, left_to_consumer
+from side_effects.models import EffectPath
 
-definition = ConsumerDefinition(name="waseat", handlers={})
+
+@left_to_consumer(Work.WASEAT_CLOSE)
+def process_delivered(event: Event) -> None:
+    order = event.data["order"]
+    waseat_close(
+        albaik_identifier=order["albaik_identifier"],
+        total=order["total"],
+        delivered_at=event.data["delivery"].get("finished_at"),
+        path=EffectPath.CONSUMER,
+        event_id=event.id,
+    )
+
+
+definition = ConsumerDefinition(name="waseat", handlers={"delivery.delivered": process_delivered})

@@ -7,20 +7,24 @@ so a flag flipped while the event is in flight cannot make work happen twice or
 not at all. Consumers do only the work that is not listed.
 """
 
+import functools
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from side_effects.base import NoSideEffect, SideEffect
+from side_effects.base import NoSideEffect, SideEffect, execute_all
 from side_effects.flags import FlagName, SwitchName, flag_active_for, switch_active
 from side_effects.models import EffectKind, EffectPath, EffectRecord
+
+if TYPE_CHECKING:
+    from events.envelope import Event
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +93,9 @@ class InRequest(SideEffect[TransitionContext]):
     """Work done by the request (old path)."""
 
     work: ClassVar[Work]
+    # Runs before the event is published, and may find it cannot do the work (see `done`).
+    before_publish: ClassVar[bool] = False
+    done: bool = True
 
 
 class LeftToConsumer(SideEffect[TransitionContext]):
@@ -103,8 +110,16 @@ class LeftToConsumer(SideEffect[TransitionContext]):
 
 
 class CurrentTripInRequest(InRequest):
+    """Write the driver's own store in the request.
+
+    When the row does not hold this trip yet (its `trip.assigned` is still on its way to the
+    driver_trip consumer), the change is left to that consumer, which applies it after the
+    assignment: both events share the driver's partition.
+    """
+
     work = Work.CURRENT_TRIP
     name = "current_trip_in_request"
+    before_publish = True
 
     def execute(self) -> None:
         from driver_api.services import current_trip_assign, current_trip_merge
@@ -112,10 +127,10 @@ class CurrentTripInRequest(InRequest):
         snapshot = self.context.snapshot
         driver_id = snapshot["driver"]["id"]
         if self.context.event_type == "trip.assigned":
-            current_trip_assign(driver_id=driver_id, snapshot=snapshot)
+            self.done = current_trip_assign(driver_id=driver_id, snapshot=snapshot)
             return
         delivery = snapshot["delivery"]
-        current_trip_merge(
+        self.done = current_trip_merge(
             driver_id=driver_id,
             delivery_id=delivery["id"],
             status=delivery["status"],
@@ -222,8 +237,16 @@ def delivery_side_effects(context: TransitionContext) -> Iterator[SideEffect[Tra
         yield NoSideEffect(context)
 
 
+def execute_before_publish(side_effects: list[SideEffect[TransitionContext]]) -> list[SideEffect[TransitionContext]]:
+    """Execute the side effects that decide, by running, whether the request did their work."""
+    early = [effect for effect in side_effects if isinstance(effect, InRequest) and effect.before_publish]
+    for effect in early:
+        effect.execute()
+    return [effect for effect in side_effects if effect not in early]
+
+
 def handled_synchronously(side_effects: list[SideEffect[TransitionContext]]) -> list[str]:
-    return [effect.work.value for effect in side_effects if isinstance(effect, InRequest)]
+    return [effect.work.value for effect in side_effects if isinstance(effect, InRequest) and effect.done]
 
 
 def dashboard_broadcast(*, snapshot: dict[str, Any], path: str, event_id: uuid.UUID | None) -> None:
@@ -232,13 +255,15 @@ def dashboard_broadcast(*, snapshot: dict[str, Any], path: str, event_id: uuid.U
 
     preparation = snapshot["preparation"]
     albaik_identifier = snapshot["order"]["albaik_identifier"]
+    detail: dict[str, Any]
     try:
         broadcast_preparation(branch_id=snapshot["branch"]["id"], preparation=preparation)
     except Exception as exc:  # the dashboard refreshes on reconnect; a lost broadcast is logged, not fatal
         logger.exception("dashboard broadcast failed for %s", albaik_identifier)
         outcome, detail = "failed", {"error": str(exc)}
     else:
-        outcome, detail = "ok", {"status": preparation.get("status"), "delivery_status": snapshot["delivery"]["status"]}
+        delivery = snapshot.get("delivery") or {}
+        outcome, detail = "ok", {"status": preparation.get("status"), "delivery_status": delivery.get("status")}
     EffectRecord.objects.create(
         albaik_identifier=albaik_identifier,
         kind=EffectKind.BROADCAST,
@@ -262,3 +287,45 @@ def _parse(value: str | None) -> Any:
     from django.utils.dateparse import parse_datetime
 
     return parse_datetime(value) if value else None
+
+
+EventHandler = Callable[["Event"], None]
+
+
+def left_to_consumer(work: Work) -> Callable[[EventHandler], EventHandler]:
+    """The consumer's half of the strategy: handle the event only if the request did not do `work`.
+
+    The decision was taken once, in the request, and travels in `handled_synchronously`;
+    a flag flipped since then changes nothing.
+    """
+
+    def decorate(handler: EventHandler) -> EventHandler:
+        @functools.wraps(handler)
+        def handle(event: "Event") -> None:
+            if work.value in event.handled_synchronously:
+                return
+            handler(event)
+
+        return handle
+
+    return decorate
+
+
+def publish_transition(context: TransitionContext, *, key: str) -> "Event":
+    """Choose the side effects, publish the event saying which ran in the request, then run the rest.
+
+    Call inside the transaction that made the change, with `context.snapshot` filled in.
+    """
+    from events.publishing import publish
+
+    side_effects = list(delivery_side_effects(context))
+    remaining = execute_before_publish(side_effects)
+    event = publish(
+        event_type=context.event_type,
+        key=key,
+        data=context.snapshot,
+        handled_synchronously=handled_synchronously(side_effects),
+    )
+    context.event_id = event.id
+    execute_all(remaining)
+    return event

@@ -52,3 +52,19 @@ def api_client() -> APIClient:
 def auth(client: APIClient, token: str) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2 is slow on purpose; tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_flag_cache() -> Any:
+    """Flags are cached per process for a few seconds; a test must not see another test's flags."""
+    from django.core.cache import caches
+
+    caches["flags"].clear()
+    yield
+    caches["flags"].clear()

@@ -23,8 +23,7 @@ from delivery.models import (
 )
 from delivery.selectors.snapshots import delivery_snapshot, delivery_with_related
 from delivery.transitions import accepts_pickup_facts, check_driver_move, pickup_status
-from side_effects.base import execute_all
-from side_effects.deliveries import TransitionContext, delivery_side_effects, handled_synchronously
+from side_effects.deliveries import TransitionContext, publish_transition
 
 # The driver's normal-data status after each of their delivery moves.
 DRIVER_STATUS_AFTER: dict[str, str] = {
@@ -42,9 +41,8 @@ EVENT_FOR_STATUS: dict[str, str] = {
 
 
 def transition_publish(*, delivery: Delivery, context: TransitionContext, failure_reason: str | None = None) -> None:
-    """Snapshot the delivery, choose the side effects, publish the event, execute the side effects."""
+    """Snapshot the delivery into the event data and publish the transition with its side effects."""
     from events.envelope import driver_key
-    from events.publishing import publish
 
     context.snapshot = delivery_snapshot(delivery)
     if context.driver_status is not None:
@@ -52,15 +50,7 @@ def transition_publish(*, delivery: Delivery, context: TransitionContext, failur
         context.snapshot["driver_status"] = context.driver_status
     if failure_reason is not None:
         context.snapshot["failure_reason"] = failure_reason
-    side_effects = list(delivery_side_effects(context))
-    event = publish(
-        event_type=context.event_type,
-        key=driver_key(delivery.driver_id),
-        data=context.snapshot,
-        handled_synchronously=handled_synchronously(side_effects),
-    )
-    context.event_id = event.id
-    execute_all(side_effects)
+    publish_transition(context, key=driver_key(delivery.driver_id))
 
 
 def _lock_drivers_delivery(*, driver: Driver, albaik_identifier: str) -> Delivery:

@@ -69,9 +69,7 @@ def _open_delivery(driver: Driver) -> Delivery | None:
 def driver_status_publish(*, driver: Driver, status: str, previous_status: str, delivery_id: int | None) -> None:
     """Publish `driver.status_changed`; the strategies write normal data now or leave it to a consumer."""
     from events.envelope import driver_key
-    from events.publishing import publish
-    from side_effects.base import execute_all
-    from side_effects.deliveries import TransitionContext, delivery_side_effects, handled_synchronously
+    from side_effects.deliveries import TransitionContext, publish_transition
 
     context = TransitionContext(
         event_type="driver.status_changed", event_id=uuid.uuid4(), driver_user=driver.user, driver_status=status
@@ -88,15 +86,7 @@ def driver_status_publish(*, driver: Driver, status: str, previous_status: str, 
         "delivery_id": delivery_id,
         "driver_status": status,
     }
-    side_effects = list(delivery_side_effects(context))
-    event = publish(
-        event_type=context.event_type,
-        key=driver_key(driver.pk),
-        data=context.snapshot,
-        handled_synchronously=handled_synchronously(side_effects),
-    )
-    context.event_id = event.id
-    execute_all(side_effects)
+    publish_transition(context, key=driver_key(driver.pk))
 
 
 @transaction.atomic

@@ -85,3 +85,8 @@ def live_server_url(transactional_db: None) -> Iterator[str]:
             process.kill()
             process.wait()
         listener.close()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing() -> None:
+    """The browser logs in through a server process with the production hashers: keep them."""
