@@ -38,11 +38,8 @@ class DriverGraphQLView(GraphQLView):
         request.driver = driver  # type: ignore[attr-defined]
         return super().dispatch(request, *args, **kwargs)
 
-    @staticmethod
-    def format_error(error: Any) -> dict[str, Any]:
-        return GraphQLView.format_error(error)
-
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        # A body that is not a JSON object is a 400 ("Must provide query string"), never a 500.
         content_type = self.get_content_type(request)
         if content_type == "application/json":
             try:

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from delivery.api.authentication import BearerTokenAuthentication
+from delivery.api.authentication import ApiTokenAuthentication
 from delivery.selectors.preparations import preparation_list_active
 from delivery.services.preparations import preparation_set_status
 from restaurant.broadcasts import preparation_payload
@@ -16,7 +16,7 @@ from restaurant.broadcasts import preparation_payload
 
 class DashboardApi(APIView):
     # Token first: its `WWW-Authenticate` makes anonymous requests 401, not 403. Sessions enforce CSRF.
-    authentication_classes: list[Any] = [BearerTokenAuthentication, SessionAuthentication]
+    authentication_classes: list[Any] = [ApiTokenAuthentication, SessionAuthentication]
 
 
 class BranchPreparationListApi(DashboardApi):

@@ -3,12 +3,15 @@
 from typing import Any
 
 from rest_framework import authentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from delivery.selectors.accounts import token_from_header, user_for_token
 
 
-class BearerTokenAuthentication(authentication.BaseAuthentication):
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Token <token>` (`Bearer` is accepted too); a bad token is 401, never anonymous."""
+
     def authenticate(self, request: Request) -> tuple[Any, None] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
@@ -16,8 +19,6 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         raw = token_from_header(header)
         user = user_for_token(raw_token=raw) if raw else None
         if user is None:
-            from rest_framework.exceptions import AuthenticationFailed
-
             raise AuthenticationFailed("Invalid or unknown token.", code="invalid_token")
         return (user, None)
 
