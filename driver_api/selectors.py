@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from delivery.models import Delivery, Driver
+from delivery.selectors.snapshots import branch_json, order_items_json
 from driver_api.models import CurrentTrip
 from side_effects.flags import FlagName, flag_active_for
 
@@ -84,16 +85,13 @@ def current_trip_from_normal_data(*, driver_id: int) -> TripView | None:
             arrived_at=delivery.arrived_at,
             collecting_at=delivery.collecting_at,
         ),
-        branch={"id": branch.pk, "name": branch.name, "latitude": branch.latitude, "longitude": branch.longitude},
+        branch=branch_json(branch),
         customer={
             "first_name": order.contact_first_name,
             "last_name": order.contact_last_name,
             "telephone": order.contact_telephone,
         },
-        items=[
-            {"id": item.pk, "name": item.name, "quantity": item.quantity, "total": str(item.total)}
-            for item in order.items.all()
-        ],
+        items=order_items_json(order),
     )
 
 

@@ -8,7 +8,6 @@ already created locally is never taken or created twice.
 import logging
 import zlib
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -18,8 +17,8 @@ from rest_framework import serializers
 from delivery.aggregator.selectors import is_valid_aggregator_id
 from delivery.errors import ValidationFailed
 from delivery.integrations.rappi import rappi_backend
-from delivery.models import Branch, MenuItem, Order, OrderItem, OrderSource, Preparation
-from delivery.services.orders import new_albaik_identifier
+from delivery.models import Branch, MenuItem, Order, OrderSource, Preparation
+from delivery.services.orders import new_albaik_identifier, order_items_create, order_total
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +121,7 @@ def _accept(*, aggregator: str, aggregator_id: str, payload: Any) -> tuple[str |
     order = Order.objects.create(
         albaik_identifier=new_albaik_identifier(),
         branch=branch,
-        total=sum((menu_item.price * quantity for menu_item, quantity in lines), Decimal("0.00")),
+        total=order_total(lines),
         latitude=order_data["latitude"],
         longitude=order_data["longitude"],
         contact_first_name=customer["first_name"],
@@ -132,17 +131,7 @@ def _accept(*, aggregator: str, aggregator_id: str, payload: Any) -> tuple[str |
         aggregator=aggregator,
         aggregator_id=aggregator_id,
     )
-    OrderItem.objects.bulk_create(
-        OrderItem(
-            order=order,
-            menu_item=menu_item,
-            name=menu_item.name,
-            quantity=quantity,
-            unit_price=menu_item.price,
-            total=menu_item.price * quantity,
-        )
-        for menu_item, quantity in lines
-    )
+    order_items_create(order=order, lines=lines)
     Preparation.objects.create(order=order, branch=branch)
     return None, order
 

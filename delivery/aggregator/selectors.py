@@ -6,6 +6,7 @@ from delivery.aggregator.transitions import StatusChange
 from delivery.errors import NotFound
 from delivery.models import Order
 from delivery.selectors.preparations import preparations_for_payload
+from delivery.selectors.snapshots import branch_json, order_json
 from restaurant.broadcasts import preparation_payload
 
 MAX_AGGREGATOR_ID_LENGTH = 64
@@ -67,22 +68,8 @@ def preparation_json(order: Order) -> dict[str, Any]:
 def status_event_data(order: Order, change: StatusChange) -> dict[str, Any]:
     """The denormalised data of `courier.*` / `kitchen.status_changed`, taken in the writer's transaction."""
     return {
-        "order": {
-            "id": order.pk,
-            "albaik_identifier": order.albaik_identifier,
-            "total": str(order.total),
-            "latitude": order.latitude,
-            "longitude": order.longitude,
-            "created_at": order.created_at.isoformat(),
-            "source": order.source,
-            "aggregator_id": order.aggregator_id,
-        },
-        "branch": {
-            "id": order.branch.pk,
-            "name": order.branch.name,
-            "latitude": order.branch.latitude,
-            "longitude": order.branch.longitude,
-        },
+        "order": order_json(order),
+        "branch": branch_json(order.branch),
         "courier": courier_json(order),
         "courier_status": order.courier_status,
         "kitchen_status": order.kitchen_status,

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from delivery.models import Delivery
+from delivery.models import Branch, Delivery, Order
 
 
 def delivery_with_related() -> QuerySet[Delivery]:
@@ -19,6 +19,33 @@ def delivery_with_related() -> QuerySet[Delivery]:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    """The `order` object every event carries."""
+    return {
+        "id": order.pk,
+        "albaik_identifier": order.albaik_identifier,
+        "total": str(order.total),
+        "latitude": order.latitude,
+        "longitude": order.longitude,
+        "created_at": order.created_at.isoformat(),
+        "source": order.source,
+        "aggregator_id": order.aggregator_id,
+    }
+
+
+def branch_json(branch: Branch) -> dict[str, Any]:
+    """The `branch` object every event carries (also what the driver app reads)."""
+    return {"id": branch.pk, "name": branch.name, "latitude": branch.latitude, "longitude": branch.longitude}
+
+
+def order_items_json(order: Order) -> list[dict[str, Any]]:
+    """The order's lines as events and the driver app carry them (uses prefetched items)."""
+    return [
+        {"id": item.pk, "name": item.name, "quantity": item.quantity, "total": str(item.total)}
+        for item in order.items.all()
+    ]
 
 
 def delivery_snapshot(delivery: Delivery) -> dict[str, Any]:
@@ -32,17 +59,8 @@ def delivery_snapshot(delivery: Delivery) -> dict[str, Any]:
     customer = order.customer
     driver = delivery.driver
     return {
-        "order": {
-            "id": order.pk,
-            "albaik_identifier": order.albaik_identifier,
-            "total": str(order.total),
-            "latitude": order.latitude,
-            "longitude": order.longitude,
-            "created_at": order.created_at.isoformat(),
-            "source": order.source,
-            "aggregator_id": order.aggregator_id,
-        },
-        "branch": {"id": branch.pk, "name": branch.name, "latitude": branch.latitude, "longitude": branch.longitude},
+        "order": order_json(order),
+        "branch": branch_json(branch),
         "customer": {
             "user_id": customer.user_id if customer else None,
             "first_name": order.contact_first_name,
@@ -51,10 +69,7 @@ def delivery_snapshot(delivery: Delivery) -> dict[str, Any]:
             "preferred_locale": customer.preferred_locale if customer else "en",
             "notify": customer.notify if customer else False,
         },
-        "items": [
-            {"id": item.pk, "name": item.name, "quantity": item.quantity, "total": str(item.total)}
-            for item in order.items.all()
-        ],
+        "items": order_items_json(order),
         "delivery": {
             "id": delivery.pk,
             "status": delivery.status,

@@ -30,6 +30,26 @@ def validate_location(*, latitude: float, longitude: float) -> dict[str, list[st
     return fields
 
 
+def order_total(lines: list[tuple[MenuItem, int]]) -> Decimal:
+    """The total of `(menu item, quantity)` lines at menu prices."""
+    return sum((menu_item.price * quantity for menu_item, quantity in lines), Decimal("0.00"))
+
+
+def order_items_create(*, order: Order, lines: list[tuple[MenuItem, int]]) -> None:
+    """The order's lines, priced from the menu (never from the client)."""
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            menu_item=menu_item,
+            name=menu_item.name,
+            quantity=quantity,
+            unit_price=menu_item.price,
+            total=menu_item.price * quantity,
+        )
+        for menu_item, quantity in lines
+    )
+
+
 @transaction.atomic
 def order_place(
     *, customer: Customer, branch_id: int, latitude: float, longitude: float, items: list[ItemRequest]
@@ -57,7 +77,7 @@ def order_place(
     assert branch is not None
 
     lines = [(menu[item.menu_item_id], item.quantity) for item in items]
-    total = sum((menu_item.price * quantity for menu_item, quantity in lines), Decimal("0.00"))
+    total = order_total(lines)
     order = Order.objects.create(
         albaik_identifier=new_albaik_identifier(),
         customer=customer,
