@@ -87,6 +87,9 @@ class TransitionContext:
     driver_status: str | None = None
     # Whether the driver API itself initiated the change (its own store is then written in the request).
     initiated_by_driver: bool = True
+    # Set when the event is published.
+    event_key: str = ""
+    handled_synchronously: list[str] = field(default_factory=list)
 
 
 class InRequest(SideEffect[TransitionContext]):
@@ -166,25 +169,45 @@ class CustomerNotificationInRequest(InRequest):
 
 
 class WaseatCloseInRequest(InRequest):
+    """Close the order in WASEAT after the request commits.
+
+    If WASEAT still fails after the client's retries, the close is not dropped: the event is
+    published again without `waseat_close` in `handled_synchronously`, so the waseat consumer
+    retries it (or dead-letters it for an operator to replay). Other consumers skip the copy.
+    """
+
     work = Work.WASEAT_CLOSE
     name = "waseat_close_in_request"
 
     def execute(self) -> None:
-        from delivery.services.waseat import waseat_close
+        context = self.context
+        transaction.on_commit(lambda: waseat_close_or_hand_over(context))
 
-        order = self.context.snapshot["order"]
-        delivery = self.context.snapshot["delivery"]
-        event_id = self.context.event_id
-        transaction.on_commit(
-            lambda: _logged(
-                waseat_close,
-                albaik_identifier=order["albaik_identifier"],
-                total=order["total"],
-                delivered_at=delivery.get("finished_at"),
-                path=EffectPath.REQUEST,
-                event_id=event_id,
-            )
+
+def waseat_close_or_hand_over(context: TransitionContext) -> None:
+    from delivery.services.waseat import waseat_close
+    from events.publishing import publish
+
+    order = context.snapshot["order"]
+    try:
+        waseat_close(
+            albaik_identifier=order["albaik_identifier"],
+            total=order["total"],
+            delivered_at=context.snapshot["delivery"].get("finished_at"),
+            path=EffectPath.REQUEST,
+            event_id=context.event_id,
         )
+    except Exception:
+        logger.exception(
+            "WASEAT close of %s failed in the request; handing it to the consumer", order["albaik_identifier"]
+        )
+        with transaction.atomic():
+            publish(
+                event_type=context.event_type,
+                key=context.event_key,
+                data=context.snapshot,
+                handled_synchronously=[w for w in context.handled_synchronously if w != Work.WASEAT_CLOSE.value],
+            )
 
 
 class DriverStatusInRequest(InRequest):
@@ -320,11 +343,13 @@ def publish_transition(context: TransitionContext, *, key: str) -> "Event":
 
     side_effects = list(delivery_side_effects(context))
     remaining = execute_before_publish(side_effects)
+    context.event_key = key
+    context.handled_synchronously = handled_synchronously(side_effects)
     event = publish(
         event_type=context.event_type,
         key=key,
         data=context.snapshot,
-        handled_synchronously=handled_synchronously(side_effects),
+        handled_synchronously=context.handled_synchronously,
     )
     context.event_id = event.id
     execute_all(remaining)

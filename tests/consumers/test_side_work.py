@@ -291,3 +291,28 @@ def test_order_timeline_shows_which_path_did_each_piece_of_work(
     assert (close["path"], close["outcome"]) == ("consumer", "ok")
     processed_by = {e["consumer"] for e in timeline["entries"] if e["kind"] == "processed"}
     assert {"waseat", "driver_trip", "restaurant_dashboard"} <= processed_by
+
+
+def test_a_close_that_fails_in_the_request_is_handed_to_the_consumer(
+    pipeline: Any, external: Any, driver: Any, branch: Any, place_order: Any
+) -> None:
+    """Old path, WASEAT down during the request: the close is not lost, the consumer does it once."""
+    waseat, _ = external
+    waseat.then(Reply(status=503))  # the request's one attempt (HTTP_CLIENT_MAX_ATTEMPTS=1 here)
+    order = place_order()
+    driver_app = DriverClient(driver)
+    driver_app.execute(UPDATE_DRIVER_STATUS, status="WAITING_AT_RESTAURANT")
+    driver_app.execute(UPDATE_ORDER, albaikIdentifier=order.albaik_identifier, status="OUT_FOR_DELIVERY")
+    result = driver_app.execute(UPDATE_ORDER, albaikIdentifier=order.albaik_identifier, status="DELIVERED")
+    assert result["updateOrder"]["errors"] == []  # the driver is never blocked by WASEAT
+    assert EffectRecord.objects.get(kind="waseat_close").outcome == "failed"
+    settle = pipeline()
+    settle()
+    closes = waseat.to(f"/orders/{order.albaik_identifier}/close")
+    assert len(closes) == 2  # the failed one in the request, the successful one in the consumer
+    assert list(EffectRecord.objects.filter(kind="waseat_close", outcome="ok").values_list("path", flat=True)) == [
+        "consumer"
+    ]
+    # Nothing else was done twice.
+    assert EffectRecord.objects.filter(kind="notification").count() == 3
+    assert DriverStatusChange.objects.filter(driver=driver, status="available").count() == 1
