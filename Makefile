@@ -31,6 +31,13 @@ test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/mypy .
 
+# The performance benchmark on its own database (BENCH_DATABASE_URL, default
+# postgres://postgres@127.0.0.1:5432/delivery_bench, dropped and created at every run).
+# QUICK=1: small samples, under two minutes. Prints a table and writes var/bench/.
+bench: $(VENV)/.installed-dev
+	@mkdir -p var/bench
+	QUICK=$(QUICK) $(PY) -m bench.run
+
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

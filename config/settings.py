@@ -171,6 +171,10 @@ KAFKA_TOPIC_PREFIX = os.environ.get("KAFKA_TOPIC_PREFIX", "")
 KAFKA_BOOTSTRAP_FILE = VAR_DIR / "kafka.bootstrap"
 KAFKA_PRODUCER_LINGER_MS = int(os.environ.get("KAFKA_PRODUCER_LINGER_MS", "5"))
 KAFKA_CONSUMER_SESSION_TIMEOUT_MS = int(os.environ.get("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", "45000"))
+# Kafka answers a waiting fetch as soon as data arrives; the embedded broker only when the wait ends.
+KAFKA_CONSUMER_FETCH_WAIT_MS = int(
+    os.environ.get("KAFKA_CONSUMER_FETCH_WAIT_MS", "500" if KAFKA_BOOTSTRAP_SERVERS else "10")
+)
 # Outbox relay: NOTIFY wakes it on PostgreSQL; this is the polling fallback (and SQLite's only way).
 OUTBOX_RELAY_POLL_SECONDS = float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS", "0.5"))
 OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "500"))

@@ -279,6 +279,16 @@ def dashboard_broadcast(*, snapshot: dict[str, Any], path: str, event_id: uuid.U
     preparation = snapshot["preparation"]
     albaik_identifier = snapshot["order"]["albaik_identifier"]
     detail: dict[str, Any]
+    if not preparation:  # an order the kitchen does not prepare: nothing to show
+        EffectRecord.objects.create(
+            albaik_identifier=albaik_identifier,
+            kind=EffectKind.BROADCAST,
+            path=path,
+            outcome="skipped",
+            event_id=event_id,
+            detail={"reason": "no preparation"},
+        )
+        return
     try:
         broadcast_preparation(branch_id=snapshot["branch"]["id"], preparation=preparation)
     except Exception as exc:  # the dashboard refreshes on reconnect; a lost broadcast is logged, not fatal

@@ -105,6 +105,7 @@ class ConsumerRunner:
                 "auto.commit.interval.ms": 1000,
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
+                "fetch.wait.max.ms": settings.KAFKA_CONSUMER_FETCH_WAIT_MS,
                 "partition.assignment.strategy": "cooperative-sticky",
                 "session.timeout.ms": session_ms,
                 "heartbeat.interval.ms": max(100, min(3000, session_ms // 3)),

@@ -316,3 +316,15 @@ def test_a_close_that_fails_in_the_request_is_handed_to_the_consumer(
     # Nothing else was done twice.
     assert EffectRecord.objects.filter(kind="notification").count() == 3
     assert DriverStatusChange.objects.filter(driver=driver, status="available").count() == 1
+
+
+@pytest.mark.django_db
+def test_an_event_without_a_preparation_broadcasts_nothing() -> None:
+    from side_effects.deliveries import dashboard_broadcast
+
+    dashboard_broadcast(
+        snapshot={"order": {"albaik_identifier": "ALB-X"}, "branch": {"id": 1}, "preparation": {}},
+        path="consumer",
+        event_id=uuid.uuid4(),
+    )
+    assert EffectRecord.objects.get(albaik_identifier="ALB-X").outcome == "skipped"
