@@ -4,13 +4,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from tests.processes import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,17 +27,12 @@ CHROMIUM_ARGS = [
 
 
 def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode} before it was ready")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server at {base_url} was not ready within {timeout} s")
+            raise AssertionError(f"the server exited with {process.returncode} before it was ready")
+        return httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200
+
+    wait_for(healthy, timeout=timeout, interval=0.1, what=f"the server at {base_url}")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from delivery.models import Branch, DriverStatus, MenuItem
 from delivery.services.accounts import token_issue
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import PASSWORD, BranchFactory, CustomerFactory, DriverFactory, MenuItemFactory, UserFactory
+from tests.processes import wait_for
 
 pytestmark = [
     pytest.mark.browser,
@@ -61,14 +62,12 @@ def place_order(base_url: str, token: str, branch: Branch, menu_item: MenuItem) 
 
 
 def wait_for_trip_status(base_url: str, token: str, expected: str, timeout: float = 5.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def reached() -> dict[str, Any] | None:
         trip = graphql(base_url, token, CURRENT_TRIP)["currentTrip"]
-        if trip is not None and trip["delivery"]["status"] == expected:
-            return trip
-        if time.monotonic() > deadline:
-            raise AssertionError(f"currentTrip did not reach {expected}: {trip}")
-        time.sleep(0.1)
+        return trip if trip is not None and trip["delivery"]["status"] == expected else None
+
+    trip: dict[str, Any] = wait_for(reached, timeout=timeout, interval=0.1, what=f"currentTrip to reach {expected}")
+    return trip
 
 
 class DroppableSockets:
