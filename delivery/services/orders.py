@@ -90,17 +90,7 @@ def order_place(
         contact_telephone=customer.telephone,
         source=OrderSource.OWN_FLEET,
     )
-    OrderItem.objects.bulk_create(
-        OrderItem(
-            order=order,
-            menu_item=menu_item,
-            name=menu_item.name,
-            quantity=quantity,
-            unit_price=menu_item.price,
-            total=menu_item.price * quantity,
-        )
-        for menu_item, quantity in lines
-    )
+    order_items_create(order=order, lines=lines)
     preparation = Preparation.objects.create(order=order, branch=branch)
     # New orders appear on the branch's open dashboards at once.
     transaction.on_commit(
