@@ -5,7 +5,7 @@ permanent and dead-letters the event. The close carries `Idempotency-Key: close-
 """
 
 from consumers.registry import ConsumerDefinition
-from delivery.services.waseat import waseat_close
+from delivery.services.waseat import waseat_close_delivered
 from events.envelope import Event
 from side_effects.deliveries import Work, left_to_consumer
 from side_effects.models import EffectPath
@@ -13,14 +13,7 @@ from side_effects.models import EffectPath
 
 @left_to_consumer(Work.WASEAT_CLOSE)
 def process_delivered(event: Event) -> None:
-    order = event.data["order"]
-    waseat_close(
-        albaik_identifier=order["albaik_identifier"],
-        total=order["total"],
-        delivered_at=event.data["delivery"].get("finished_at"),
-        path=EffectPath.CONSUMER,
-        event_id=event.id,
-    )
+    waseat_close_delivered(snapshot=event.data, path=EffectPath.CONSUMER, event_id=event.id)
 
 
 definition = ConsumerDefinition(name="waseat", handlers={"delivery.delivered": process_delivered})

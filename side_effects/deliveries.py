@@ -185,18 +185,12 @@ class WaseatCloseInRequest(InRequest):
 
 
 def waseat_close_or_hand_over(context: TransitionContext) -> None:
-    from delivery.services.waseat import waseat_close
+    from delivery.services.waseat import waseat_close_delivered
     from events.publishing import publish
 
     order = context.snapshot["order"]
     try:
-        waseat_close(
-            albaik_identifier=order["albaik_identifier"],
-            total=order["total"],
-            delivered_at=context.snapshot["delivery"].get("finished_at"),
-            path=EffectPath.REQUEST,
-            event_id=context.event_id,
-        )
+        waseat_close_delivered(snapshot=context.snapshot, path=EffectPath.REQUEST, event_id=context.event_id)
     except Exception:
         logger.exception(
             "WASEAT close of %s failed in the request; handing it to the consumer", order["albaik_identifier"]

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -52,6 +53,18 @@ def waseat_close(
         detail=request.body(),
     )
     return True
+
+
+def waseat_close_delivered(*, snapshot: dict[str, Any], path: str, event_id: uuid.UUID | None) -> bool:
+    """Close the order of a `delivery.delivered` event's data in WASEAT (request or consumer)."""
+    order = snapshot["order"]
+    return waseat_close(
+        albaik_identifier=order["albaik_identifier"],
+        total=order["total"],
+        delivered_at=snapshot["delivery"].get("finished_at"),
+        path=path,
+        event_id=event_id,
+    )
 
 
 def order_close_in_waseat(*, order_id: int, path: str, event_id: uuid.UUID | None = None) -> bool:
