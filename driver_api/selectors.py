@@ -71,8 +71,12 @@ def current_trip_from_normal_data(*, driver_id: int) -> TripView | None:
     delivery = (
         Delivery.objects.select_related("order", "order__branch").prefetch_related("order__items").get(pk=delivery_id)
     )
+    return trip_view_of(delivery)
+
+
+def trip_view_of(delivery: Delivery) -> TripView:
+    """The trip as the driver app sees it, from a delivery with its order, branch and items loaded."""
     order = delivery.order
-    branch = order.branch
     return TripView(
         id=order.pk,
         albaik_identifier=order.albaik_identifier,
@@ -85,7 +89,7 @@ def current_trip_from_normal_data(*, driver_id: int) -> TripView | None:
             arrived_at=delivery.arrived_at,
             collecting_at=delivery.collecting_at,
         ),
-        branch=branch_json(branch),
+        branch=branch_json(order.branch),
         customer={
             "first_name": order.contact_first_name,
             "last_name": order.contact_last_name,

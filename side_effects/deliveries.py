@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
 from side_effects.base import NoSideEffect, SideEffect, execute_all
 from side_effects.flags import FlagName, SwitchName, flag_active_for, switch_active
-from side_effects.models import EffectKind, EffectPath, EffectRecord
+from side_effects.models import EffectKind, EffectPath, record_effect
 
 if TYPE_CHECKING:
     from events.envelope import Event
@@ -274,7 +273,7 @@ def dashboard_broadcast(*, snapshot: dict[str, Any], path: str, event_id: uuid.U
     albaik_identifier = snapshot["order"]["albaik_identifier"]
     detail: dict[str, Any]
     if not preparation:  # an order the kitchen does not prepare: nothing to show
-        EffectRecord.objects.create(
+        record_effect(
             albaik_identifier=albaik_identifier,
             kind=EffectKind.BROADCAST,
             path=path,
@@ -291,14 +290,13 @@ def dashboard_broadcast(*, snapshot: dict[str, Any], path: str, event_id: uuid.U
     else:
         delivery = snapshot.get("delivery") or {}
         outcome, detail = "ok", {"status": preparation.get("status"), "delivery_status": delivery.get("status")}
-    EffectRecord.objects.create(
+    record_effect(
         albaik_identifier=albaik_identifier,
         kind=EffectKind.BROADCAST,
         path=path,
         outcome=outcome,
         event_id=event_id,
         detail=detail,
-        at=timezone.now(),
     )
 
 

@@ -1,5 +1,9 @@
 """Records of external effects (WASEAT closes, notifications, broadcasts), read by `order_timeline`."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
@@ -34,3 +38,25 @@ class EffectRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.albaik_identifier} {self.kind} {self.outcome} ({self.path})"
+
+
+def record_effect(
+    *, albaik_identifier: str, kind: str, path: str, outcome: str, event_id: Any, detail: dict[str, Any]
+) -> EffectRecord:
+    return EffectRecord.objects.create(
+        albaik_identifier=albaik_identifier, kind=kind, path=path, outcome=outcome, event_id=event_id, detail=detail
+    )
+
+
+@contextmanager
+def effect_recorded(
+    *, albaik_identifier: str, kind: str, path: str, event_id: Any, detail: dict[str, Any]
+) -> Iterator[None]:
+    """Do an external effect and record how it went: "ok", or "failed" with the error (re-raised)."""
+    fields = {"albaik_identifier": albaik_identifier, "kind": kind, "path": path, "event_id": event_id}
+    try:
+        yield
+    except Exception as exc:
+        record_effect(**fields, outcome="failed", detail={**detail, "error": str(exc)})
+        raise
+    record_effect(**fields, outcome="ok", detail=detail)

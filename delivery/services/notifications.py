@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from delivery.integrations.push import PushNotification, push_backend
-from side_effects.models import EffectKind, EffectRecord
+from side_effects.models import EffectKind, effect_recorded, record_effect
 
 # Push texts by locale and delivery status; English is the fallback.
 TEXTS: dict[str, dict[str, tuple[str, str]]] = {
@@ -38,7 +38,7 @@ def customer_notify(*, snapshot: dict[str, Any], path: str, idempotency_key: uui
     status = snapshot["delivery"]["status"]
     albaik_identifier = order["albaik_identifier"]
     if not customer.get("user_id") or not customer.get("notify") or status not in TEXTS["en"]:
-        EffectRecord.objects.create(
+        record_effect(
             albaik_identifier=albaik_identifier,
             kind=EffectKind.NOTIFICATION,
             path=path,
@@ -60,24 +60,12 @@ def customer_notify(*, snapshot: dict[str, Any], path: str, idempotency_key: uui
         albaik_identifier=albaik_identifier,
         status=status,
     )
-    try:
-        push_backend().send(notification)
-    except Exception as exc:
-        EffectRecord.objects.create(
-            albaik_identifier=albaik_identifier,
-            kind=EffectKind.NOTIFICATION,
-            path=path,
-            outcome="failed",
-            event_id=idempotency_key,
-            detail={"status": status, "error": str(exc)},
-        )
-        raise
-    EffectRecord.objects.create(
+    with effect_recorded(
         albaik_identifier=albaik_identifier,
         kind=EffectKind.NOTIFICATION,
         path=path,
-        outcome="ok",
         event_id=idempotency_key,
         detail=notification.payload(),
-    )
+    ):
+        push_backend().send(notification)
     return True

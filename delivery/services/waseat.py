@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from delivery.integrations.waseat import CloseRequest, waseat_backend
 from delivery.models import Order
-from side_effects.models import EffectKind, EffectRecord
+from side_effects.models import EffectKind, EffectRecord, effect_recorded
 
 
 def waseat_close(
@@ -32,26 +32,14 @@ def waseat_close(
     request = CloseRequest(
         albaik_identifier=albaik_identifier, total=total, delivery_status="delivered", delivered_at=delivered_at
     )
-    try:
-        waseat_backend().close_order(request)
-    except Exception as exc:
-        EffectRecord.objects.create(
-            albaik_identifier=albaik_identifier,
-            kind=EffectKind.WASEAT_CLOSE,
-            path=path,
-            outcome="failed",
-            event_id=event_id,
-            detail={"error": str(exc)},
-        )
-        raise
-    EffectRecord.objects.create(
+    with effect_recorded(
         albaik_identifier=albaik_identifier,
         kind=EffectKind.WASEAT_CLOSE,
         path=path,
-        outcome="ok",
         event_id=event_id,
         detail=request.body(),
-    )
+    ):
+        waseat_backend().close_order(request)
     return True
 
 

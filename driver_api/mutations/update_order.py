@@ -5,7 +5,7 @@ import graphene
 from delivery.models import Driver
 from delivery.services.deliveries import delivery_update_by_driver
 from driver_api.mutations.base import DriverMutation
-from driver_api.selectors import current_trip_from_snapshot
+from driver_api.selectors import trip_view_of
 from driver_api.types import DeliveryUpdate, Order, UserError
 
 
@@ -26,11 +26,11 @@ class UpdateOrder(DriverMutation):
     @classmethod
     def perform(cls, driver: Driver, **arguments: Any) -> dict[str, Any]:
         status = arguments["status"]
-        delivery_update_by_driver(
+        delivery = delivery_update_by_driver(
             driver=driver,
             albaik_identifier=arguments["albaik_identifier"],
             status=getattr(status, "value", status),
             reason=arguments.get("reason"),
         )
-        # The driver API writes its own store in the request, so the snapshot is current.
-        return {"order": current_trip_from_snapshot(driver_id=driver.pk)}
+        # The delivery is loaded with its order, branch and items: the answer needs no further query.
+        return {"order": trip_view_of(delivery)}

@@ -15,9 +15,8 @@ from events.models import OutboxEvent
 from events.publishing import publish
 from events.relay import OutboxRelay
 from side_effects.models import EffectKind, EffectPath, EffectRecord
-from tests.builders import order_for
 from tests.events.samples import publish_driver_events
-from tests.factories import DriverFactory
+from tests.factories import DriverFactory, order_for
 from tests.processes import wait_for
 
 

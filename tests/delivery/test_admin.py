@@ -1,7 +1,7 @@
 import pytest
 from django.contrib import admin
 
-from tests.builders import order_for
+from tests.factories import order_for
 
 pytestmark = pytest.mark.django_db
 

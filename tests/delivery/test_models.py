@@ -2,8 +2,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from delivery.models import Delivery, DeliveryStatus
-from tests.builders import order_for
-from tests.factories import DriverFactory
+from tests.factories import DriverFactory, order_for
 
 
 @pytest.mark.django_db

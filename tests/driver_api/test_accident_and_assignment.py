@@ -6,10 +6,9 @@ from django.db import close_old_connections, connection
 from delivery.models import Delivery, DeliveryFailure, Driver, DriverStatus, Order
 from delivery.services.trips import trip_assign_order
 from driver_api.selectors import current_trip_from_normal_data, current_trip_from_snapshot
-from tests.builders import order_for
 from tests.driver_api.queries import UPDATE_DRIVER_STATUS
 from tests.drivers import DriverClient
-from tests.factories import BranchFactory, DriverFactory
+from tests.factories import BranchFactory, DriverFactory, order_for
 
 
 @pytest.mark.django_db

@@ -8,9 +8,8 @@ from delivery.models import Delivery, DeliveryStatusChange
 from events.envelope import Event, InvalidEvent, driver_key, order_key
 from events.models import OutboxEvent
 from events.publishing import OUTBOX_CHANNEL, publish
-from tests.builders import order_for
 from tests.events.samples import driver_status_data
-from tests.factories import DriverFactory
+from tests.factories import DriverFactory, order_for
 
 
 @pytest.mark.django_db(transaction=True)

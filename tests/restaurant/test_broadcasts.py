@@ -11,10 +11,10 @@ from django.utils import timezone
 from delivery.models import Branch, CourierStatus, DeliveryStatus
 from delivery.selectors.preparations import preparation_list_active
 from restaurant.broadcasts import branch_group, preparation_payload
-from tests.factories import DriverFactory
-from tests.restaurant.factories import (
+from tests.factories import (
     BundleFactory,
     DeliveryFactory,
+    DriverFactory,
     OrderFactory,
     OrderItemFactory,
     PreparationFactory,

@@ -7,8 +7,7 @@ import pytest
 from django.test import Client
 
 from delivery.models import Branch
-from tests.factories import PASSWORD, BranchFactory, UserFactory
-from tests.restaurant.factories import PreparationFactory
+from tests.factories import PASSWORD, BranchFactory, PreparationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

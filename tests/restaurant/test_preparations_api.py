@@ -12,8 +12,7 @@ from rest_framework.test import APIClient
 from delivery.models import Branch, DeliveryStatus, OrderStatus, Preparation, PreparationStatus
 from delivery.services.accounts import token_issue
 from restaurant.broadcasts import branch_group
-from tests.factories import CustomerFactory, MenuItemFactory
-from tests.restaurant.factories import DeliveryFactory, PreparationFactory
+from tests.factories import CustomerFactory, DeliveryFactory, MenuItemFactory, PreparationFactory
 
 pytestmark = pytest.mark.django_db
 

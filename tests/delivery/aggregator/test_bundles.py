@@ -18,8 +18,7 @@ from side_effects.aggregator import (
 )
 from side_effects.base import NoSideEffect, SideEffect
 from tests.delivery.aggregator.conftest import Webhook, at
-from tests.delivery.aggregator.factories import AggregatorOrderFactory
-from tests.factories import BranchFactory
+from tests.factories import AggregatorOrderFactory, BranchFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from config.celery import app
 from delivery.aggregator.fake_api import FakeAggregator
 from delivery.models import Order
 from tests.delivery.aggregator.conftest import SECRET
-from tests.delivery.aggregator.factories import AggregatorOrderFactory
+from tests.factories import AggregatorOrderFactory
 
 
 @pytest.mark.django_db(transaction=True)

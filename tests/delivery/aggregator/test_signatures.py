@@ -12,7 +12,7 @@ from delivery.errors import NotAuthenticated
 from delivery.models import Order
 from events.models import OutboxEvent
 from tests.delivery.aggregator.conftest import SECRET, at, courier_body, courier_path, signed_patch
-from tests.delivery.aggregator.factories import AggregatorOrderFactory
+from tests.factories import AggregatorOrderFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from events.envelope import Event
 from events.models import OutboxEvent
 from side_effects.models import EffectKind, EffectRecord
 from tests.delivery.aggregator.conftest import Webhook, at, courier_path, signed_patch
-from tests.delivery.aggregator.factories import AggregatorOrderFactory
+from tests.factories import AggregatorOrderFactory
 
 pytestmark = pytest.mark.django_db
 
