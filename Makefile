@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/delivery)
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench reliability clean
 
 $(VENV)/.installed-run: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	@mkdir -p var/bench
 	QUICK=$(QUICK) $(PY) -m bench.run
+
+# The fault drills and fuzzers at full size: prints the table, writes var/reliability/results.json,
+# fails when any drill lost or duplicated anything. `make test` runs the short variant of each.
+reliability: $(VENV)/.installed-dev
+	@mkdir -p var/reliability
+	@rm -f var/reliability/rows.jsonl
+	DATABASE_URL=$(TEST_DATABASE_URL) RELIABILITY_FULL=1 RELIABILITY_REPORT=var/reliability/rows.jsonl \
+		$(PY) -m pytest tests/reliability -q; \
+		status=$$?; touch var/reliability/rows.jsonl; \
+		$(PY) -m tests.reliability.report var/reliability/rows.jsonl $$status
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
