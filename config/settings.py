@@ -170,7 +170,13 @@ KAFKA_BOOTSTRAP_SERVERS = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
 KAFKA_TOPIC_PREFIX = os.environ.get("KAFKA_TOPIC_PREFIX", "")
 KAFKA_BOOTSTRAP_FILE = VAR_DIR / "kafka.bootstrap"
 KAFKA_PRODUCER_LINGER_MS = int(os.environ.get("KAFKA_PRODUCER_LINGER_MS", "5"))
-KAFKA_CONSUMER_SESSION_TIMEOUT_MS = int(os.environ.get("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", "45000"))
+# Small enough that a member that died is replaced in seconds (Tansu's joins take about half of it).
+KAFKA_CONSUMER_SESSION_TIMEOUT_MS = int(os.environ.get("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", "6000"))
+# Longest pause between two polls before the member is expelled; the runtime polls between batches.
+KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS = int(os.environ.get("KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS", "60000"))
+# Static membership: a restarted member with the same id gets its partitions back without a rebalance.
+# Give each running process its own id (e.g. the container's name); empty = dynamic membership.
+KAFKA_CONSUMER_INSTANCE_ID = os.environ.get("KAFKA_CONSUMER_INSTANCE_ID", "")
 # Kafka answers a waiting fetch as soon as data arrives; the embedded broker only when the wait ends.
 KAFKA_CONSUMER_FETCH_WAIT_MS = int(
     os.environ.get("KAFKA_CONSUMER_FETCH_WAIT_MS", "500" if KAFKA_BOOTSTRAP_SERVERS else "10")
@@ -182,10 +188,23 @@ OUTBOX_RETENTION_HOURS = float(os.environ.get("OUTBOX_RETENTION_HOURS", "168"))
 # Consumer runtime defaults (a ConsumerDefinition may override them).
 CONSUMER_MAX_ATTEMPTS = int(os.environ.get("CONSUMER_MAX_ATTEMPTS", "5"))
 CONSUMER_RETRY_BACKOFF_SECONDS = float(os.environ.get("CONSUMER_RETRY_BACKOFF_SECONDS", "0.5"))
-CONSUMER_TIME_LIMIT_SECONDS = float(os.environ.get("CONSUMER_TIME_LIMIT_SECONDS", "60"))
+# Bounds every statement a handler runs (`SET LOCAL statement_timeout`); outbound HTTP has its own timeout.
+CONSUMER_STATEMENT_TIMEOUT_MS = int(os.environ.get("CONSUMER_STATEMENT_TIMEOUT_MS", "30000"))
+# Messages of one partition handled in one transaction (one commit, one ProcessedEvent insert).
+CONSUMER_BATCH_SIZE = int(os.environ.get("CONSUMER_BATCH_SIZE", "200"))
+# Messages read ahead and waiting in the runtime before the broker is asked to wait.
+CONSUMER_MAX_BUFFERED = int(os.environ.get("CONSUMER_MAX_BUFFERED", "2000"))
+# Per-partition dead-letter limit, kept in the database: it survives restarts and rebalances.
 CONSUMER_DLQ_RATIO_LIMIT = float(os.environ.get("CONSUMER_DLQ_RATIO_LIMIT", "0.5"))
 CONSUMER_DLQ_RATIO_WINDOW = int(os.environ.get("CONSUMER_DLQ_RATIO_WINDOW", "50"))
+CONSUMER_DLQ_MAX_CONSECUTIVE = int(os.environ.get("CONSUMER_DLQ_MAX_CONSECUTIVE", "20"))
+# The health file is refreshed while the consumer makes progress (or has nothing to do).
 CONSUMER_LIVENESS_DIR = Path(os.environ.get("CONSUMER_LIVENESS_DIR", VAR_DIR / "consumers"))
+CONSUMER_HEALTH_STALL_SECONDS = float(os.environ.get("CONSUMER_HEALTH_STALL_SECONDS", "60"))
+# Retention of the idempotency and effect records (a periodic task prunes older rows).
+PROCESSED_EVENT_RETENTION_DAYS = float(os.environ.get("PROCESSED_EVENT_RETENTION_DAYS", "14"))
+EFFECT_RECORD_RETENTION_DAYS = float(os.environ.get("EFFECT_RECORD_RETENTION_DAYS", "90"))
+RETENTION_PRUNE_SECONDS = float(os.environ.get("RETENTION_PRUNE_SECONDS", "3600"))
 # Extra modules that register consumers (e.g. ones defined by tests), comma-separated.
 CONSUMER_EXTRA_MODULES = [m.strip() for m in os.environ.get("CONSUMER_EXTRA_MODULES", "").split(",") if m.strip()]
 
@@ -229,6 +248,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_BEAT_SCHEDULE["aggregator-orders-fetch"] = {
     "task": "delivery.aggregator.tasks.aggregator_orders_fetch_task",
     "schedule": AGGREGATOR_POLL_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["consumer-records-prune"] = {
+    "task": "consumers.tasks.consumer_records_prune_task",
+    "schedule": RETENTION_PRUNE_SECONDS,
 }
 # Task modules outside an app's `tasks.py`: Celery imports them when it loads its default modules.
 CELERY_IMPORTS = ["delivery.aggregator.tasks"]

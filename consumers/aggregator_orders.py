@@ -21,4 +21,7 @@ def handle_order_received(event: Event) -> None:
         raise InvalidMessage(f"{exc.code}: {exc.message}") from exc
 
 
-definition = ConsumerDefinition(name="aggregator_orders", handlers={"aggregator.order_received": handle_order_received})
+# One order per transaction: taking or rejecting it calls the aggregator.
+definition = ConsumerDefinition(
+    name="aggregator_orders", batch_size=1, handlers={"aggregator.order_received": handle_order_received}
+)

@@ -18,6 +18,9 @@ def process_status_changed(event: Event) -> None:
 
 definition = ConsumerDefinition(
     name="customer_notifications",
+    work=Work.CUSTOMER_NOTIFICATION,
+    # Outside a transaction: the push is sent with its idempotency key (the event id), then recorded.
+    in_transaction=False,
     handlers={
         event_type: process_status_changed
         for event_type in ("trip.assigned", "delivery.out_for_delivery", "delivery.delivered", "delivery.failed")

@@ -33,6 +33,7 @@ def process_delivery_changed(event: Event) -> None:
 
 definition = ConsumerDefinition(
     name="driver_trip",
+    work=Work.CURRENT_TRIP,
     handlers={
         "trip.assigned": process_trip_assigned,
         "delivery.ready_to_collect": process_delivery_changed,

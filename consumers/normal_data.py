@@ -28,6 +28,7 @@ def process_driver_status(event: Event) -> None:
 
 definition = ConsumerDefinition(
     name="normal_data",
+    work=Work.DRIVER_STATUS,
     handlers={
         event_type: process_driver_status
         for event_type in (

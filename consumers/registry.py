@@ -37,6 +37,11 @@ class UnknownConsumer(LookupError):
 class ConsumerDefinition:
     """A consumer: a pure handler per event type; other types are skipped (offset still committed).
 
+    `work` names the piece of work the consumer does (a `handled_synchronously` value): events
+    whose request already did it are skipped without touching the database. With
+    `in_transaction` (the default) handlers of a batch run in one database transaction with
+    their `ProcessedEvent` rows; without it they run outside any transaction (they call other
+    services with an idempotency key, then record), and the rows are written once they return.
     The optional knobs default to the `CONSUMER_*` settings.
     """
 
@@ -44,11 +49,14 @@ class ConsumerDefinition:
     handlers: Mapping[str, Handler]
     topics: tuple[str, ...] = (DELIVERY_EVENTS,)
     group_id: str | None = None
+    work: str | None = None
+    in_transaction: bool = True
+    batch_size: int | None = None
     max_attempts: int | None = None
     retry_backoff_seconds: float | None = None
-    time_limit_seconds: float | None = None
     dlq_ratio_limit: float | None = None
     dlq_ratio_window: int | None = None
+    dlq_max_consecutive: int | None = None
 
     @property
     def group(self) -> str:

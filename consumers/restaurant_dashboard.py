@@ -17,6 +17,9 @@ def process_preparation_changed(event: Event) -> None:
 
 definition = ConsumerDefinition(
     name="restaurant_dashboard",
+    work=Work.DASHBOARD_BROADCAST,
+    # Outside a transaction: the broadcast leaves at once, not after a batch commits.
+    in_transaction=False,
     handlers={
         event_type: process_preparation_changed
         for event_type in (

@@ -16,4 +16,10 @@ def process_delivered(event: Event) -> None:
     waseat_close_delivered(snapshot=event.data, path=EffectPath.CONSUMER, event_id=event.id)
 
 
-definition = ConsumerDefinition(name="waseat", handlers={"delivery.delivered": process_delivered})
+# Outside a transaction: the close is sent with its idempotency key, then recorded.
+definition = ConsumerDefinition(
+    name="waseat",
+    work=Work.WASEAT_CLOSE,
+    in_transaction=False,
+    handlers={"delivery.delivered": process_delivered},
+)

@@ -6,12 +6,18 @@ the original back on its topic: every consumer sees it again, and the ones that 
 processed it skip it (ProcessedEvent).
 """
 
+import json
 import logging
-import threading
 import time
+from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from arroyo.backends.abstract import ProducerFuture
+from arroyo.backends.kafka import KafkaPayload, KafkaProducer
+from arroyo.dlq import DlqLimit, DlqLimitState, DlqProducer
+from arroyo.types import BrokerValue, Partition, Topic
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from consumers.registry import ConsumerDefinition
@@ -22,9 +28,8 @@ logger = logging.getLogger(__name__)
 
 DLQ_HEADERS = ("error", "consumer", "attempts", "original_topic", "original_partition", "original_offset")
 
-
-class DeadLetterUnavailable(RuntimeError):
-    """The dead-letter topic could not be written; the message stays uncommitted."""
+# A dead letter that is not acknowledged in this time fails the consumer (no commit) instead of wedging it.
+DLQ_DELIVERY_TIMEOUT_MS = 30_000
 
 
 def _decode(value: bytes | str | None) -> str:
@@ -42,57 +47,84 @@ def message_headers(message: Message) -> dict[str, str]:
     return {name: _decode(value) for name, value in header_pairs(message)}
 
 
-class DeadLetterWriter:
-    """Writes dead letters with an idempotent producer and waits for each to be acknowledged."""
+@dataclass(frozen=True)
+class DeadLetterReason:
+    """Why a message is dead-lettered; travels as `InvalidMessage.reason` to the DLQ producer."""
+
+    error: str
+    attempts: int
+    reason: str  # invalid, permanent, exhausted
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def decode(cls, text: str | None) -> "DeadLetterReason":
+        try:
+            return cls(**json.loads(text or ""))
+        except (TypeError, ValueError):
+            return cls(error=text or "", attempts=1, reason="invalid")
+
+
+class DeadLetterProducer(DlqProducer[KafkaPayload]):
+    """arroyo's DLQ producer for `delivery-events.dlq.<consumer>`, with the contract's headers.
+
+    The original key, value and headers are kept; `error`, `consumer`, `attempts`,
+    `original_topic`, `original_partition` and `original_offset` are added. It never raises
+    while producing: arroyo drops a message whose DLQ write raises, so a refusal is returned as
+    a failed future, which fails the commit (and the consumer) instead of losing the message.
+    """
 
     def __init__(self, definition: ConsumerDefinition, *, bootstrap: str | None = None) -> None:
         self.definition = definition
-        overrides: dict[str, Any] = {"bootstrap.servers": bootstrap} if bootstrap else {}
-        self.producer = Producer(idempotent_producer_config(**overrides))
+        overrides: dict[str, Any] = {"message.timeout.ms": DLQ_DELIVERY_TIMEOUT_MS}
+        if bootstrap:
+            overrides["bootstrap.servers"] = bootstrap
+        self.producer = KafkaProducer(idempotent_producer_config(**overrides))
 
-    def ensure_topics(self, topics: tuple[str, ...], *, timeout: float = 10.0) -> None:
-        """Ask for the topics' metadata: brokers that auto-create topics create them now."""
-        for topic in topics:
-            try:
-                self.producer.list_topics(topic, timeout=timeout)
-            except Exception as exc:  # the consumer still starts; the broker reports missing topics
-                logger.warning("could not look up topic %s: %s", topic, exc)
-
-    def send(self, message: Message, *, error: str, attempts: int, stopping: threading.Event) -> bool:
-        """Write the dead letter and wait for the broker's acknowledgement.
-
-        Returns False when asked to stop before it was acknowledged (the message is then not committed).
-        """
-        headers = [(name, value) for name, value in header_pairs(message) if name not in DLQ_HEADERS]
-        headers += [
-            ("error", error[:2000].encode()),
-            ("consumer", self.definition.name.encode()),
-            ("attempts", str(attempts).encode()),
-            ("original_topic", (message.topic() or "").encode()),
-            ("original_partition", str(message.partition()).encode()),
-            ("original_offset", str(message.offset()).encode()),
+    def produce(
+        self, value: BrokerValue[KafkaPayload], reason: str | None = None
+    ) -> ProducerFuture[BrokerValue[KafkaPayload]]:
+        why = DeadLetterReason.decode(reason)
+        headers: list[tuple[str, bytes]] = [
+            (name, header) for name, header in value.payload.headers if name not in DLQ_HEADERS
         ]
-        outcome: list[KafkaError | None] = []
-        self.producer.produce(
-            self.definition.dlq_topic,
-            key=message.key(),
-            value=message.value(),
-            headers=headers,
-            on_delivery=lambda err, msg: outcome.append(err),
-        )
-        while not outcome:
-            self.producer.poll(0.5)
-            if not outcome and stopping.is_set():
-                self.producer.purge()
-                self.producer.poll(0)
-                return False
-        if outcome[0] is not None:
-            raise DeadLetterUnavailable(f"could not write to {self.definition.dlq_topic}: {outcome[0]}")
-        return True
+        headers += [
+            ("error", why.error[:2000].encode()),
+            ("consumer", self.definition.name.encode()),
+            ("attempts", str(why.attempts).encode()),
+            ("original_topic", value.partition.topic.name.encode()),
+            ("original_partition", str(value.partition.index).encode()),
+            ("original_offset", str(value.offset).encode()),
+        ]
+        payload = KafkaPayload(value.payload.key, value.payload.value, headers)
+        try:
+            return self.producer.produce(Topic(self.definition.dlq_topic), payload)
+        except Exception as exc:  # e.g. over the broker's size limit: fail the commit, never drop
+            logger.error("consumer %s: dead letter refused: %s", self.definition.name, exc)
+            failed: Future[BrokerValue[KafkaPayload]] = Future()
+            failed.set_exception(exc)
+            return failed
+
+    @classmethod
+    def build_initial_state(cls, limit: DlqLimit | None, assignment: Mapping[Partition, int]) -> DlqLimitState:
+        # The limit is kept in the database (consumers.runtime.dead_letter_limit), not in memory.
+        return DlqLimitState(None)
+
+    def ensure_topics(self, topics: tuple[str, ...], *, bootstrap: str, timeout: float = 10.0) -> None:
+        """Ask for the topics' metadata: brokers that auto-create topics create them now."""
+        admin = Producer(client_config(**{"bootstrap.servers": bootstrap}))
+        try:
+            for topic in topics:
+                try:
+                    admin.list_topics(topic, timeout=timeout)
+                except Exception as exc:  # the consumer still starts; the broker reports missing topics
+                    logger.warning("could not look up topic %s: %s", topic, exc)
+        finally:
+            admin.flush(1)
 
     def close(self) -> None:
-        self.producer.flush(5.0)
-        self.producer.close()
+        self.producer.close().result(timeout=10)
 
 
 @dataclass(frozen=True)

@@ -23,4 +23,10 @@ HANDLER_SECONDS = Histogram(
 LAG = Gauge(
     "consumer_lag_messages", "Messages behind the end of each assigned partition", ["consumer", "topic", "partition"]
 )
-HALTED = Counter("consumer_halted_total", "Times the dead-letter ratio guard stopped a consumer", ["consumer"])
+HALTED = Counter("consumer_halted_total", "Times the dead-letter limit stopped a consumer", ["consumer"])
+LAST_PROGRESS = Gauge(
+    "consumer_last_progress_timestamp_seconds",
+    "When the consumer last finished a message or had nothing to do (Unix time)",
+    ["consumer"],
+)
+RETRYING = Gauge("consumer_partitions_retrying", "Partitions paused while a message waits for its retry", ["consumer"])

@@ -8,6 +8,9 @@ or dead-letter.
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +18,19 @@ import httpx
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
+
+# Set by the consumer runtime: it retries with the partition paused, so the client must not sleep.
+_single_attempt: ContextVar[bool] = ContextVar("http_single_attempt", default=False)
+
+
+@contextmanager
+def single_attempt() -> Iterator[None]:
+    """Within this block every request is tried once; the caller retries transient failures itself."""
+    token = _single_attempt.set(True)
+    try:
+        yield
+    finally:
+        _single_attempt.reset(token)
 
 
 class HTTPDeliveryError(Exception):
@@ -57,6 +73,8 @@ def send(
     """Send one request, retrying transient failures. 2xx and `accept_statuses` succeed."""
     timeout = settings.HTTP_CLIENT_TIMEOUT_SECONDS if timeout is None else timeout
     attempts = settings.HTTP_CLIENT_MAX_ATTEMPTS if max_attempts is None else max_attempts
+    if _single_attempt.get():
+        attempts = 1
     delay = settings.HTTP_CLIENT_BACKOFF_SECONDS if backoff is None else backoff
     last_error: HTTPDeliveryError | None = None
     for attempt in range(1, attempts + 1):

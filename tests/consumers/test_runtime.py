@@ -1,17 +1,15 @@
 """The consumer runtime against the real broker, with consumers defined here."""
 
 import json
-import threading
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from prometheus_client import REGISTRY
 
 from consumers.errors import InvalidMessage, PermanentFailure
 from consumers.models import ProcessedEvent
 from consumers.registry import ConsumerDefinition
-from consumers.runtime.time_limit import HandlerTimeout, time_limit
 from delivery.integrations.http import PermanentHTTPError, TransientHTTPError
 from events.envelope import Event, driver_key
 from events.models import OutboxEvent
@@ -100,7 +98,8 @@ def test_transient_errors_are_retried_in_place_then_succeed(kafka, consumer):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_failures_reach_the_dead_letter_topic_with_the_contract_headers(kafka, consumer):
+def test_failures_reach_the_dead_letter_topic_with_the_contract_headers(kafka, consumer, settings):
+    settings.CONSUMER_STATEMENT_TIMEOUT_MS = 300
     def handle(event: Event) -> None:
         kind = event.data["driver"]["name"]
         if kind == "permanent":
@@ -109,9 +108,9 @@ def test_failures_reach_the_dead_letter_topic_with_the_contract_headers(kafka, c
             raise PermanentHTTPError("POST http://waseat/close: HTTP 422", status_code=422)
         if kind == "invalid":
             raise InvalidMessage("unsupported data")
-        if kind == "slow":
-            while True:  # a runaway handler: the time limit interrupts it
-                threading.Event().wait(0.01)
+        if kind == "slow":  # a runaway statement: the statement timeout cancels it
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_sleep(5)")
         raise TransientHTTPError("POST http://push/notifications: ConnectError")
 
     definition = ConsumerDefinition(
@@ -119,7 +118,6 @@ def test_failures_reach_the_dead_letter_topic_with_the_contract_headers(kafka, c
         handlers={"driver.status_changed": handle},
         retry_backoff_seconds=0.01,
         max_attempts=3,
-        time_limit_seconds=0.3,
         dlq_ratio_window=100,
     )
     names = ["permanent", "http-4xx", "invalid", "transient", "slow"]
@@ -161,20 +159,8 @@ def test_failures_reach_the_dead_letter_topic_with_the_contract_headers(kafka, c
     assert by_name["http-4xx"]["error"].startswith("PermanentHTTPError")
     assert by_name["not-json"]["error"].startswith("InvalidEvent")
     assert by_name["transient"]["error"].startswith("TransientHTTPError")
-    assert by_name["slow"]["error"].startswith("HandlerTimeout")
+    assert by_name["slow"]["error"].startswith("OperationalError")  # canceled by the statement timeout
     assert by_name["permanent"]["event_type"] == "driver.status_changed"
     wait_for(lambda: sum(kafka.committed(definition.group, topic).values()) == 6, timeout=10, what="committed")
     assert not ProcessedEvent.objects.filter(consumer="failing").exists()  # every failed attempt rolled back
 
-
-def test_time_limit_interrupts_only_while_the_block_runs():
-    def runaway() -> None:
-        with time_limit(0.1):
-            while True:
-                threading.Event().wait(0.01)
-
-    with pytest.raises(HandlerTimeout):
-        runaway()
-    with time_limit(0.05):
-        pass
-    threading.Event().wait(0.2)  # an expired watchdog must not fire afterwards

@@ -18,14 +18,21 @@ HALTED_EXIT_CODE = 3
 
 
 class Command(BaseCommand):
-    help = "Run a Kafka consumer from the registry. SIGTERM/SIGINT finish the message in hand, commit and exit 0."
+    help = "Run a Kafka consumer from the registry. SIGTERM/SIGINT finish the batch in hand, commit and exit 0."
     consumer_name: str | None = None
 
     def add_arguments(self, parser: CommandParser) -> None:
         if self.consumer_name is None:
             parser.add_argument("name", help="Registered consumer name, e.g. waseat.")
         parser.add_argument("--metrics-port", type=int, default=None, help="Serve Prometheus metrics on this port.")
-        parser.add_argument("--liveness-file", type=Path, default=None, help="File touched every second while alive.")
+        parser.add_argument(
+            "--liveness-file", type=Path, default=None, help="Health file, refreshed while the consumer makes progress."
+        )
+        parser.add_argument(
+            "--instance-id",
+            default=None,
+            help="Static group membership id of this process (default KAFKA_CONSUMER_INSTANCE_ID; empty = dynamic).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = self.consumer_name or options["name"]
@@ -38,7 +45,9 @@ class Command(BaseCommand):
 
             start_http_server(options["metrics_port"])
         try:
-            runner = ConsumerRunner(definition, liveness_file=options["liveness_file"])
+            runner = ConsumerRunner(
+                definition, liveness_file=options["liveness_file"], instance_id=options["instance_id"]
+            )
         except BrokerNotConfigured as exc:
             raise CommandError(str(exc)) from exc
 

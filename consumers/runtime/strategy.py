@@ -1,0 +1,471 @@
+"""The processing strategy arroyo's StreamProcessor runs for every consumer.
+
+Messages wait in one queue per partition and are handled in partition order. A partition's
+queue is handled in batches: for consumers `in_transaction`, one database transaction per
+batch with one `ProcessedEvent` insert; otherwise handlers run outside any transaction and the
+rows are inserted once they return. A batch is handled as soon as the consumer has caught up
+with what the broker has (or the batch is full), so a lone message is not kept waiting.
+
+A transient failure pauses only that partition at the broker and schedules a retry with
+exponential backoff; the loop keeps polling and the other partitions keep flowing, and the
+messages behind the failed one wait, so per-key order holds. Permanent failures and exhausted
+retries are raised as arroyo's `InvalidMessage`, which the processor hands to the DLQ producer;
+the offset is committed only once the dead letter is acknowledged. Before that, the
+per-partition dead-letter limit is checked (`dead_letter_limit`).
+"""
+
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from arroyo.backends.kafka import KafkaConsumer, KafkaPayload
+from arroyo.dlq import InvalidMessage as ArroyoInvalidMessage
+from arroyo.processing.strategies.abstract import MessageRejected, ProcessingStrategy
+from arroyo.types import BrokerValue, Commit, Message, Partition
+from django.db import DatabaseError, connection, transaction
+
+from consumers.errors import InvalidMessage, PermanentFailure
+from consumers.models import DeadLetter, ProcessedEvent
+from consumers.registry import ConsumerDefinition, Handler
+from consumers.runtime.dead_letter_limit import ConsumerHalted, DeadLetterLimit
+from consumers.runtime.dead_letters import DeadLetterReason
+from consumers.runtime.health import ProgressHealth
+from consumers.runtime.metrics import DEAD_LETTERED, HALTED, HANDLER_SECONDS, PROCESSED, RETRIED, RETRYING
+from delivery.integrations.http import PermanentHTTPError, single_attempt
+from events.envelope import Event, InvalidEvent, peek_event_type
+
+logger = logging.getLogger(__name__)
+
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (InvalidMessage, PermanentFailure, PermanentHTTPError)
+MAX_BACKOFF_SECONDS = 30.0
+# How long a partial batch may wait for more messages while the broker still has some.
+MAX_BATCH_WAIT_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    batch_size: int
+    max_buffered: int
+    max_attempts: int
+    backoff: float
+    statement_timeout_ms: int
+
+
+@dataclass
+class Retry:
+    attempts: int
+    next_at: float
+
+
+@dataclass
+class Item:
+    """One message and what to do with it."""
+
+    value: BrokerValue[KafkaPayload]
+    event: Event | None = None
+    handler: Handler | None = None
+    invalid: str | None = None
+
+    @property
+    def offset(self) -> int:
+        return self.value.offset
+
+
+class LoopState:
+    """What the poll loop needs to know from the strategy: how long it may wait for the broker."""
+
+    def __init__(self) -> None:
+        self.caught_up = False
+        self.ready = False
+        self.next_retry_at: float | None = None
+
+    def poll_timeout(self, requested: float | None) -> float:
+        if self.ready:
+            return 0.0
+        wait = 1.0 if requested is None else min(requested, 1.0)
+        if self.next_retry_at is not None:
+            wait = min(wait, max(self.next_retry_at - time.monotonic(), 0.0))
+        return wait
+
+
+class RuntimeConsumer(KafkaConsumer):
+    """arroyo's Kafka consumer, waiting for the broker only as long as the strategy can wait,
+    and keeping the health file current from the loop."""
+
+    def __init__(self, configuration: Mapping[str, Any], *, loop: LoopState, health: ProgressHealth) -> None:
+        super().__init__(configuration)
+        self.loop = loop
+        self.health = health
+
+    def poll(self, timeout: float | None = None) -> BrokerValue[KafkaPayload] | None:
+        self.health.beat()
+        value = super().poll(self.loop.poll_timeout(timeout))
+        self.loop.caught_up = value is None
+        return value
+
+    def watermarks(self, partition: Partition) -> tuple[int, int]:
+        """Low and high watermarks as last fetched (no broker round trip)."""
+        from confluent_kafka import TopicPartition
+
+        client = self._KafkaConsumer__consumer  # type: ignore[attr-defined]
+        low, high = client.get_watermark_offsets(TopicPartition(partition.topic.name, partition.index), cached=True)
+        return int(low), int(high)
+
+
+class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
+    """Handles one assignment's messages (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        definition: ConsumerDefinition,
+        settings: RuntimeSettings,
+        limit: DeadLetterLimit,
+        commit: Commit,
+        consumer: RuntimeConsumer,
+    ) -> None:
+        self.definition = definition
+        self.name = definition.name
+        self.settings = settings
+        self.limit = limit
+        self._commit = commit
+        self._consumer = consumer
+        self._loop = consumer.loop
+        self._health = consumer.health
+        self._queues: dict[Partition, deque[BrokerValue[KafkaPayload]]] = {}
+        self._received: dict[Partition, float] = {}
+        self._retries: dict[Partition, Retry] = {}
+        self._to_commit: dict[Partition, int] = {}
+        self._closed = False
+
+    # -- arroyo's interface ----------------------------------------------------------------
+
+    def submit(self, message: Message[KafkaPayload]) -> None:
+        assert not self._closed
+        value = message.value
+        assert isinstance(value, BrokerValue)
+        if self._buffered() >= self.settings.max_buffered:
+            raise MessageRejected()
+        queue = self._queues.setdefault(value.partition, deque())
+        if not queue:
+            self._received[value.partition] = time.monotonic()
+        queue.append(value)
+        self._update_loop()
+
+    def poll(self) -> None:
+        self._flush_commits()
+        now = time.monotonic()
+        for partition, queue in list(self._queues.items()):
+            if not queue:
+                continue
+            retry = self._retries.get(partition)
+            if retry is not None:
+                if now < retry.next_at:
+                    self._keep_paused(partition)
+                    continue
+            elif (
+                len(queue) < self.settings.batch_size
+                and not self._loop.caught_up
+                and now - self._received.get(partition, now) < MAX_BATCH_WAIT_SECONDS
+            ):
+                continue  # more is on its way: let the batch fill
+            self._work(partition)
+        self._flush_commits()
+        self._update_loop()
+
+    def close(self) -> None:
+        self._closed = True
+
+    def terminate(self) -> None:
+        self._closed = True
+        self._queues.clear()
+        self._retries.clear()
+        self._update_loop()
+
+    def join(self, timeout: float | None = None) -> None:
+        # Finished messages are committed now; waiting ones are redelivered to the next owner.
+        self._flush_commits(force=True)
+        self._queues.clear()
+        self._retries.clear()
+        self._update_loop()
+
+    # -- one partition -----------------------------------------------------------------------
+
+    def _work(self, partition: Partition) -> None:
+        queue = self._queues[partition]
+        size = 1 if partition in self._retries else self.settings.batch_size
+        items: list[Item] = []
+        for value in _head(queue, size):
+            item = self._classify(value)
+            if item.invalid is not None:
+                if not items:
+                    self._dead_letter(partition, item, error=item.invalid, attempts=1, reason="invalid")
+                break
+            items.append(item)
+        finished, failure = self._apply(items)
+        skipped = sum(1 for item in items[:finished] if item.handler is None)
+        if skipped:
+            PROCESSED.labels(self.name, "skipped").inc(skipped)
+        self._finish(partition, finished)
+        if failure is not None:
+            self._failed(partition, *failure)
+        elif partition in self._retries:
+            self._retry_done(partition)
+
+    def _classify(self, value: BrokerValue[KafkaPayload]) -> Item:
+        raw = value.payload.value
+        try:
+            event = Event.from_json(raw or b"")
+        except InvalidEvent as exc:
+            headers = {name: _text(header) for name, header in value.payload.headers}
+            event_type = headers.get("event_type") or peek_event_type(raw)
+            if event_type is not None and event_type not in self.definition.handlers:
+                return Item(value)
+            return Item(value, invalid=f"InvalidEvent: {exc}")
+        handler = self.definition.handlers.get(event.type)
+        work = self.definition.work
+        if handler is None or (work is not None and work in event.handled_synchronously):
+            return Item(value, event)  # nothing to do here, and nothing to record
+        return Item(value, event, handler)
+
+    def _apply(self, items: list[Item]) -> tuple[int, tuple[Item, Exception] | None]:
+        """Handle the items in order. Returns how many leading items are done, and the failure."""
+        work = [item for item in items if item.handler is not None]
+        if not work:
+            return len(items), None
+        if not self.definition.in_transaction:
+            return self._apply_outside(items)
+        try:
+            self._apply_in_transaction(work)
+        except Exception as exc:
+            if len(work) == 1:
+                return items.index(work[0]), (work[0], exc)
+            # Find the failing one: the others, one transaction each (they were rolled back).
+            for position, item in enumerate(items):
+                if item.handler is None:
+                    continue
+                try:
+                    self._apply_in_transaction([item])
+                except Exception as single:
+                    return position, (item, single)
+            return len(items), None
+        return len(items), None
+
+    def _apply_in_transaction(self, work: list[Item]) -> None:
+        started = time.perf_counter()
+        with transaction.atomic():
+            self._statement_timeout(local=True)
+            seen = self._already_processed(work)
+            rows: list[ProcessedEvent] = []
+            with single_attempt():
+                for item in work:
+                    assert item.event is not None and item.handler is not None
+                    if item.event.id in seen:
+                        continue
+                    seen.add(item.event.id)
+                    item.handler(item.event)
+                    rows.append(self._row(item))
+            ProcessedEvent.objects.bulk_create(rows)
+        self._observe(work, rows, time.perf_counter() - started)
+
+    def _apply_outside(self, items: list[Item]) -> tuple[int, tuple[Item, Exception] | None]:
+        work = [item for item in items if item.handler is not None]
+        started = time.perf_counter()
+        self._statement_timeout(local=False)
+        seen = self._already_processed(work)
+        rows: list[ProcessedEvent] = []
+        done, failure = len(items), None
+        try:
+            with single_attempt():
+                for position, item in enumerate(items):
+                    if item.handler is None:
+                        continue
+                    assert item.event is not None
+                    if item.event.id in seen:
+                        continue
+                    try:
+                        item.handler(item.event)
+                    except Exception as exc:
+                        done, failure = position, (item, exc)
+                        break
+                    seen.add(item.event.id)
+                    rows.append(self._row(item))
+        finally:
+            # Recorded once the calls returned: a crash before this repeats them with the same keys.
+            ProcessedEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        self._observe(work, rows, time.perf_counter() - started)
+        return done, failure
+
+    def _already_processed(self, work: list[Item]) -> set[Any]:
+        ids = [item.event.id for item in work if item.event is not None]
+        return set(
+            ProcessedEvent.objects.filter(consumer=self.name, event_id__in=ids).values_list("event_id", flat=True)
+        )
+
+    def _row(self, item: Item) -> ProcessedEvent:
+        assert item.event is not None
+        return ProcessedEvent(
+            consumer=self.name,
+            event_id=item.event.id,
+            event_type=item.event.type,
+            topic=item.value.partition.topic.name,
+            partition=item.value.partition.index,
+            offset=item.offset,
+        )
+
+    def _statement_timeout(self, *, local: bool) -> None:
+        if connection.vendor != "postgresql" or not self.settings.statement_timeout_ms:
+            return
+        scope = "LOCAL " if local else ""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET {scope}statement_timeout = {int(self.settings.statement_timeout_ms)}")
+
+    def _observe(self, work: list[Item], rows: list[ProcessedEvent], seconds: float) -> None:
+        if rows:
+            PROCESSED.labels(self.name, "processed").inc(len(rows))
+            per_event = seconds / len(rows)
+            for row in rows:
+                HANDLER_SECONDS.labels(self.name, row.event_type).observe(per_event)
+        duplicates = len(work) - len(rows)
+        if duplicates > 0:
+            PROCESSED.labels(self.name, "duplicate").inc(duplicates)
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def _finish(self, partition: Partition, count: int) -> None:
+        if count <= 0:
+            return
+        queue = self._queues[partition]
+        last = None
+        for _ in range(count):
+            last = queue.popleft()
+        assert last is not None
+        self._received[partition] = time.monotonic()
+        self._to_commit[partition] = last.next_offset
+
+    def _failed(self, partition: Partition, item: Item, exc: Exception) -> None:
+        retry = self._retries.get(partition)
+        attempts = (retry.attempts if retry is not None else 0) + 1
+        error = f"{exc.__class__.__name__}: {exc}"
+        if isinstance(exc, PERMANENT_ERRORS):
+            reason = "invalid" if isinstance(exc, InvalidMessage) else "permanent"
+            self._dead_letter(partition, item, error=error, attempts=attempts, reason=reason)
+        if isinstance(exc, DatabaseError):
+            connection.close()  # reconnect for the next attempt
+        if attempts >= self.settings.max_attempts:
+            self._dead_letter(partition, item, error=error, attempts=attempts, reason="exhausted")
+        delay = min(MAX_BACKOFF_SECONDS, self.settings.backoff * 2 ** (attempts - 1))
+        self._retries[partition] = Retry(attempts=attempts, next_at=time.monotonic() + delay)
+        self._keep_paused(partition)
+        RETRIED.labels(self.name).inc()
+        event = item.event
+        logger.warning(
+            "consumer %s: %s[%s]@%s %s attempt %d/%d failed, retrying in %.2f s (partition paused): %s",
+            self.name, partition.topic.name, partition.index, item.offset, event.type if event else "",
+            attempts, self.settings.max_attempts, delay, error,
+        )  # fmt: skip
+        self._update_loop()
+
+    def _retry_done(self, partition: Partition) -> None:
+        self._retries.pop(partition, None)
+        if partition in self._consumer.paused():
+            self._consumer.resume([partition])
+        self._update_loop()
+
+    def _keep_paused(self, partition: Partition) -> None:
+        if partition not in self._consumer.paused():
+            self._consumer.pause([partition])
+
+    def _dead_letter(self, partition: Partition, item: Item, *, error: str, attempts: int, reason: str) -> None:
+        """Record the dead letter and hand the message to arroyo's DLQ policy (raises)."""
+        topic = partition.topic.name
+        problem = self.limit.exceeded_by(topic=topic, partition=partition.index, offset=item.offset)
+        if problem is not None:
+            self._flush_commits(force=True)
+            HALTED.labels(self.name).inc()
+            raise ConsumerHalted(
+                f"consumer {self.name} stopped itself: {problem}. Last error: {error}. "
+                f"The message at {topic}[{partition.index}]@{item.offset} was neither dead-lettered nor committed; "
+                f"fix the cause and start the consumer again (or `manage.py dead_letter_limit {self.name} --reset`)."
+            )
+        headers = {name: _text(header) for name, header in item.value.payload.headers}
+        DeadLetter.objects.bulk_create(
+            [
+                DeadLetter(
+                    consumer=self.name,
+                    topic=topic,
+                    partition=partition.index,
+                    offset=item.offset,
+                    event_id=str(item.event.id) if item.event else headers.get("event_id", ""),
+                    event_type=item.event.type if item.event else headers.get("event_type", "")[:64],
+                    reason=reason,
+                    error=error[:2000],
+                    attempts=attempts,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        queue = self._queues[partition]
+        assert queue and queue[0].offset == item.offset
+        queue.popleft()
+        self._received[partition] = time.monotonic()
+        self._to_commit[partition] = item.value.next_offset
+        if partition in self._retries:
+            self._retry_done(partition)
+        DEAD_LETTERED.labels(self.name, reason).inc()
+        logger.error(
+            "consumer %s: dead-lettered %s[%s]@%s after %d attempt(s): %s",
+            self.name, topic, partition.index, item.offset, attempts, error,
+        )  # fmt: skip
+        self._update_loop()
+        raise ArroyoInvalidMessage(
+            partition,
+            item.offset,
+            reason=DeadLetterReason(error=error, attempts=attempts, reason=reason).encode(),
+            log_exception=False,
+        )
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def _flush_commits(self, *, force: bool = False) -> None:
+        if self._to_commit or force:
+            offsets, self._to_commit = self._to_commit, {}
+            self._commit(offsets, force)
+            if offsets:
+                self._health.progressed()
+
+    def _buffered(self) -> int:
+        return sum(len(queue) for queue in self._queues.values())
+
+    def _update_loop(self) -> None:
+        now = time.monotonic()
+        ready = False
+        next_retry: float | None = None
+        for partition, queue in self._queues.items():
+            retry = self._retries.get(partition)
+            if retry is None:
+                ready = ready or bool(queue)
+            elif queue:
+                next_retry = retry.next_at if next_retry is None else min(next_retry, retry.next_at)
+                ready = ready or retry.next_at <= now
+        self._loop.ready = ready
+        self._loop.next_retry_at = next_retry
+        self._health.pending = self._buffered()
+        self._health.retrying = len(self._retries)
+        RETRYING.labels(self.name).set(len(self._retries))
+
+
+def _head(queue: deque[BrokerValue[KafkaPayload]], size: int) -> Iterator[BrokerValue[KafkaPayload]]:
+    for position, value in enumerate(queue):
+        if position >= size:
+            return
+        yield value
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
