@@ -77,6 +77,7 @@ class ConsumerRunner:
         consumer_overrides: dict[str, Any] | None = None,
         liveness_file: Path | None = None,
         instance_id: str | None = None,
+        dead_letter_bootstrap: str | None = None,
     ) -> None:
         if len(definition.topics) != 1:
             raise ValueError(f"consumer {definition.name}: the runtime reads exactly one topic")
@@ -108,6 +109,7 @@ class ConsumerRunner:
         )
         self.liveness_file = self.health.path
         self._bootstrap = bootstrap
+        self._dead_letter_bootstrap = dead_letter_bootstrap
         self._overrides = consumer_overrides or {}
         self._instance_id = settings.KAFKA_CONSUMER_INSTANCE_ID if instance_id is None else instance_id
         self._stopping = threading.Event()
@@ -154,7 +156,9 @@ class ConsumerRunner:
     def run(self) -> None:
         """Consume until stopped. Raises ConsumerHalted when the dead-letter limit trips."""
         config = self.consumer_config()
-        dead_letters = DeadLetterProducer(self.definition, bootstrap=config["bootstrap.servers"])
+        dead_letters = DeadLetterProducer(
+            self.definition, bootstrap=self._dead_letter_bootstrap or config["bootstrap.servers"]
+        )
         consumer = self._consumer = RuntimeConsumer(config, loop=LoopState(), health=self.health)
         try:
             dead_letters.ensure_topics(self.definition.topic_names, bootstrap=config["bootstrap.servers"])

@@ -14,6 +14,7 @@ the offset is committed only once the dead letter is acknowledged. Before that, 
 per-partition dead-letter limit is checked (`dead_letter_limit`).
 """
 
+import contextlib
 import logging
 import time
 from collections import deque
@@ -60,7 +61,7 @@ class Retry:
     next_at: float
 
 
-@dataclass
+@dataclass(eq=False)
 class Item:
     """One message and what to do with it."""
 
@@ -140,6 +141,7 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         self._retries: dict[Partition, Retry] = {}
         self._to_commit: dict[Partition, int] = {}
         self._closed = False
+        self._handling: Item | None = None  # the item whose handler is running, to blame a failed batch
 
     # -- arroyo's interface ----------------------------------------------------------------
 
@@ -241,9 +243,16 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         try:
             self._apply_in_transaction(work)
         except Exception as exc:
-            if len(work) == 1:
-                return items.index(work[0]), (work[0], exc)
-            # Find the failing one: the others, one transaction each (they were rolled back).
+            failing = self._handling
+            positions = {id(item): position for position, item in enumerate(items)}
+            if failing is not None and failing is not work[0]:
+                # The ones before it were rolled back with it: again, in one transaction, without it.
+                with contextlib.suppress(Exception):
+                    self._apply_in_transaction(work[: work.index(failing)])
+                    return positions[id(failing)], (failing, exc)
+            if len(work) == 1 or failing is work[0]:
+                return positions[id(work[0])], (work[0], exc)
+            # The failure was not in a handler (e.g. the commit): one transaction per message.
             for position, item in enumerate(items):
                 if item.handler is None:
                     continue
@@ -256,6 +265,7 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
 
     def _apply_in_transaction(self, work: list[Item]) -> None:
         started = time.perf_counter()
+        self._handling = None
         with transaction.atomic():
             self._statement_timeout(local=True)
             seen = self._already_processed(work)
@@ -266,8 +276,11 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
                     if item.event.id in seen:
                         continue
                     seen.add(item.event.id)
+                    row = self._row(item)
+                    self._handling = item
                     item.handler(item.event)
-                    rows.append(self._row(item))
+                    rows.append(row)
+                self._handling = None
             ProcessedEvent.objects.bulk_create(rows)
         self._observe(work, rows, time.perf_counter() - started)
 
@@ -286,13 +299,14 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
                     assert item.event is not None
                     if item.event.id in seen:
                         continue
+                    row = self._row(item)
                     try:
                         item.handler(item.event)
                     except Exception as exc:
                         done, failure = position, (item, exc)
                         break
                     seen.add(item.event.id)
-                    rows.append(self._row(item))
+                    rows.append(row)
         finally:
             # Recorded once the calls returned: a crash before this repeats them with the same keys.
             ProcessedEvent.objects.bulk_create(rows, ignore_conflicts=True)
@@ -306,6 +320,7 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         )
 
     def _row(self, item: Item) -> ProcessedEvent:
+        """The idempotency row, stamped when handling starts (before the effects it records)."""
         assert item.event is not None
         return ProcessedEvent(
             consumer=self.name,
@@ -431,11 +446,11 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
     # -- bookkeeping ---------------------------------------------------------------------------
 
     def _flush_commits(self, *, force: bool = False) -> None:
-        if self._to_commit or force:
-            offsets, self._to_commit = self._to_commit, {}
-            self._commit(offsets, force)
-            if offsets:
-                self._health.progressed()
+        # Called on every poll even with nothing new: arroyo commits staged offsets when its policy says so.
+        offsets, self._to_commit = self._to_commit, {}
+        self._commit(offsets, force)
+        if offsets:
+            self._health.progressed()
 
     def _buffered(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
