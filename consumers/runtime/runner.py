@@ -122,6 +122,9 @@ class ConsumerRunner:
 
     def request_stop(self) -> None:
         self._stopping.set()
+        consumer = self._consumer
+        if consumer is not None:
+            consumer.loop.stopping = True
         processor = self._processor
         if processor is not None:
             processor.signal_shutdown()
@@ -179,6 +182,7 @@ class ConsumerRunner:
                 f" (instance {config['group.instance.id']})" if "group.instance.id" in config else "",
             )
             if self._stopping.is_set():
+                consumer.loop.stopping = True
                 self._processor.signal_shutdown()
             self._schedule_lag()
             self._processor.run()

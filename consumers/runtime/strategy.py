@@ -80,6 +80,7 @@ class LoopState:
 
     def __init__(self) -> None:
         self.caught_up = False
+        self.stopping = False
         self.ready = False
         self.next_retry_at: float | None = None
 
@@ -175,6 +176,8 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
             ):
                 continue  # more is on its way: let the batch fill
             self._work(partition)
+            if self._loop.stopping:
+                break  # finish the batch in hand only
         self._flush_commits()
         self._update_loop()
 
