@@ -10,6 +10,7 @@ fixed or an operator resets the limit (`manage.py dead_letter_limit <consumer> -
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from arroyo.dlq import DlqLimit
 from django.db.models import QuerySet
@@ -71,13 +72,14 @@ def dead_letter_limit_reset(*, consumer: str, partition: int | None = None) -> i
     return rows.update(cleared_at=timezone.now())
 
 
-def dead_letter_counts(*, consumer: str) -> list[dict[str, object]]:
+def dead_letter_counts(*, consumer: str) -> list[dict[str, Any]]:
     """Dead letters still counted towards the limit, per topic and partition."""
     from django.db.models import Count, Max
 
-    return list(
-        _counted(consumer)
+    return [
+        dict(row)
+        for row in _counted(consumer)
         .values("topic", "partition")
         .annotate(dead_letters=Count("id"), last_offset=Max("offset"))
         .order_by("topic", "partition")
-    )
+    ]

@@ -16,6 +16,7 @@ rebalance. Stopping (SIGTERM/SIGINT) finishes the batch in hand, commits and clo
 
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ class ConsumerStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         self.consumer = consumer
 
     def create_with_partitions(
-        self, commit: Commit, partitions: dict[Partition, int]
+        self, commit: Commit, partitions: Mapping[Partition, int]
     ) -> ProcessingStrategy[KafkaPayload]:
         logger.info(
             "consumer %s: assigned %s",

@@ -275,7 +275,8 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
             rows: list[ProcessedEvent] = []
             with single_attempt():
                 for item in work:
-                    assert item.event is not None and item.handler is not None
+                    assert item.event is not None
+                    assert item.handler is not None
                     if item.event.id in seen:
                         continue
                     seen.add(item.event.id)
@@ -427,7 +428,8 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
             ignore_conflicts=True,
         )
         queue = self._queues[partition]
-        assert queue and queue[0].offset == item.offset
+        assert queue
+        assert queue[0].offset == item.offset
         queue.popleft()
         self._received[partition] = time.monotonic()
         self._to_commit[partition] = item.value.next_offset

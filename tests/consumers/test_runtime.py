@@ -100,6 +100,7 @@ def test_transient_errors_are_retried_in_place_then_succeed(kafka, consumer):
 @pytest.mark.django_db(transaction=True)
 def test_failures_reach_the_dead_letter_topic_with_the_contract_headers(kafka, consumer, settings):
     settings.CONSUMER_STATEMENT_TIMEOUT_MS = 300
+
     def handle(event: Event) -> None:
         kind = event.data["driver"]["name"]
         if kind == "permanent":
@@ -163,4 +164,3 @@ def test_failures_reach_the_dead_letter_topic_with_the_contract_headers(kafka, c
     assert by_name["permanent"]["event_type"] == "driver.status_changed"
     wait_for(lambda: sum(kafka.committed(definition.group, topic).values()) == 6, timeout=10, what="committed")
     assert not ProcessedEvent.objects.filter(consumer="failing").exists()  # every failed attempt rolled back
-
