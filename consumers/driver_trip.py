@@ -34,6 +34,8 @@ def process_delivery_changed(event: Event) -> None:
 definition = ConsumerDefinition(
     name="driver_trip",
     work=Work.CURRENT_TRIP,
+    # Small batches: a batch's transaction holds CurrentTrip row locks the driver API also takes.
+    batch_size=20,
     handlers={
         "trip.assigned": process_trip_assigned,
         "delivery.ready_to_collect": process_delivery_changed,
