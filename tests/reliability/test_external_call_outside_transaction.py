@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from events.relay import OutboxRelay
 from side_effects.models import EffectKind, EffectRecord
 from tests.factories import DriverFactory, order_for
 from tests.processes import BASE_DIR, test_database_url, wait_for
+from tests.reliability.report import DrillResult, record
 
 
 class Waseat:
@@ -117,6 +119,7 @@ def test_a_crash_between_the_call_and_the_record_repeats_the_call_with_the_same_
         assert not EffectRecord.objects.filter(kind=EffectKind.WASEAT_CLOSE, outcome="ok").exists()
         assert not ProcessedEvent.objects.filter(consumer="waseat").exists()
 
+        restarted = time.monotonic()
         second = start_waseat_consumer(kafka, waseat, tmp_path, "second.log")
         try:
             wait_for(
@@ -127,6 +130,7 @@ def test_a_crash_between_the_call_and_the_record_repeats_the_call_with_the_same_
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(30)
+        recover_seconds = time.monotonic() - restarted
         assert second.returncode == 0, (tmp_path / "second.log").read_text()
     finally:
         waseat.close()
@@ -134,5 +138,15 @@ def test_a_crash_between_the_call_and_the_record_repeats_the_call_with_the_same_
     key = f"close-{order.albaik_identifier}"
     assert waseat.calls == [{"key": key, "open_transactions": 0}, {"key": key, "open_transactions": 0}]
     closes = EffectRecord.objects.filter(kind=EffectKind.WASEAT_CLOSE)
+    record(
+        DrillResult(
+            drill="waseat consumer killed between the close and its record",
+            requests=1,
+            failed_requests=0,
+            events_lost=0 if closes.filter(outcome="ok").exists() else 1,
+            duplicate_effects=max(closes.filter(outcome="ok").count() - 1, 0),
+            recover_seconds=round(recover_seconds, 2),
+        )
+    )
     assert [(c.outcome, c.path) for c in closes] == [("ok", "consumer")]
     assert json.loads(json.dumps(closes[0].detail))["albaik_identifier"] == order.albaik_identifier
