@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "graphene_django",
+    "graphene_django_graphiql_static",
     "channels",
     "waffle",
     "delivery",
@@ -156,6 +157,8 @@ REST_FRAMEWORK = {
 GRAPHENE = {
     "SCHEMA": "driver_api.schema.schema",
     "ATOMIC_MUTATIONS": False,
+    # GraphiQL keeps the `Authorization` header typed in its Headers pane across reloads.
+    "GRAPHIQL_SHOULD_PERSIST_HEADERS": True,
 }
 
 # Celery: eager (in-process) unless a Redis broker is configured.
@@ -205,6 +208,11 @@ HTTP_CLIENT_MAX_ATTEMPTS = int(os.environ.get("HTTP_CLIENT_MAX_ATTEMPTS", "4"))
 HTTP_CLIENT_BACKOFF_SECONDS = float(os.environ.get("HTTP_CLIENT_BACKOFF_SECONDS", "0.2"))
 
 PORT = int(os.environ.get("PORT", "8000"))
+
+# Restaurant dashboard urgency: a card turns amber, then red, at these ages; younger cards are marked new.
+DASHBOARD_AGE_WARNING_MINUTES = float(os.environ.get("DASHBOARD_AGE_WARNING_MINUTES", "10"))
+DASHBOARD_AGE_LATE_MINUTES = float(os.environ.get("DASHBOARD_AGE_LATE_MINUTES", "20"))
+DASHBOARD_NEW_ORDER_SECONDS = float(os.environ.get("DASHBOARD_NEW_ORDER_SECONDS", "90"))
 
 LOGGING = {
     "version": 1,

@@ -183,6 +183,9 @@ class Order(models.Model):
     kitchen_status = models.CharField(max_length=32, blank=True, default="")
     kitchen_status_at = models.DateTimeField(null=True, blank=True)
     bundle = models.ForeignKey(Bundle, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
+    # Counts changes the dashboard shows that no preparation or delivery row records: the courier, the
+    # bundle, a reassignment (see `preparation_version`).
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at", "-id"]

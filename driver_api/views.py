@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from graphene_django.views import GraphQLView
+from graphene_django_graphiql_static.views import GraphiQLOfflineView
 
 from delivery.selectors.accounts import token_from_header, user_for_token
 
@@ -17,8 +17,8 @@ def unauthenticated(message: str) -> JsonResponse:
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class DriverGraphQLView(GraphQLView):
-    """`POST /graphql/` for drivers. GET serves GraphiQL when DEBUG is on."""
+class DriverGraphQLView(GraphiQLOfflineView):
+    """`POST /graphql/` for drivers. GET serves GraphiQL (from local static files) when DEBUG is on."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("graphiql", settings.DEBUG)

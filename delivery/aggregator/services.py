@@ -32,6 +32,7 @@ SAVED_FIELDS = (
     "kitchen_status",
     "kitchen_status_at",
     "bundle",
+    "version",
     "updated_at",
 )
 
@@ -95,6 +96,7 @@ class OrderService:
         now = timezone.now()
         for order in orders:
             order.updated_at = now
+            order.version += 1  # the row is locked: counting in memory is safe
         Order.objects.bulk_update(orders, fields=list(SAVED_FIELDS))
 
 

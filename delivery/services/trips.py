@@ -130,6 +130,8 @@ def trip_handle_accident(*, delivery: Delivery) -> Delivery | None:
     )
     if replacement is not None:
         Delivery.objects.filter(pk=delivery.pk).update(is_active=False, version=F("version") + 1)
+        # The order keeps what the retired delivery counted, so its dashboard version never goes back.
+        Order.objects.filter(pk=order.pk).update(version=F("version") + delivery.version + 1)
         Driver.objects.filter(pk=old_driver_id, current_delivery=delivery).update(current_delivery=None)
         current_trip_clear(driver_id=old_driver_id, delivery_id=delivery.pk)
         return _assign(order=order, driver=replacement)

@@ -6,13 +6,15 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from delivery.aggregator.transitions import COURIER_STATUS, StatusChange
+from delivery.aggregator.transitions import COURIER_STATUS, KITCHEN_STATUS, StatusChange
 from delivery.models import Branch, Bundle, Order
 from events.envelope import Event
 from events.models import OutboxEvent
 from side_effects.aggregator import (
     CourierAssignedSideEffect,
     CourierAtHubSideEffect,
+    CourierDeliveredSideEffect,
+    CourierTookOrderSideEffect,
     OrderSideEffectFactory,
     UpdateContext,
 )
@@ -135,5 +137,8 @@ def test_the_factory_yields_one_strategy_per_rule_and_no_side_effect_otherwise()
 
     assert kinds("assigned") == [CourierAssignedSideEffect]
     assert kinds("at_hub") == [CourierAtHubSideEffect]
-    assert kinds("in_transit") == [NoSideEffect]
-    assert kinds("at_destination") == [NoSideEffect]
+    assert kinds("in_transit") == [CourierTookOrderSideEffect]
+    assert kinds("at_destination") == [CourierTookOrderSideEffect]
+    assert kinds("delivered") == [CourierDeliveredSideEffect, CourierTookOrderSideEffect]
+    kitchen = StatusChange(attribute=KITCHEN_STATUS, status="ready_for_pickup", event_time=Order().created_at)
+    assert [type(side_effect) for side_effect in factory.create([order], kitchen)] == [NoSideEffect]

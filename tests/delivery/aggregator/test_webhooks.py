@@ -54,9 +54,11 @@ def test_every_courier_status_in_order(send_courier: Webhook, django_capture_on_
     assert events[0].data["order"]["aggregator_id"] == aggregator_id
     assert events[0].data["branch"]["id"] == order.branch_id
     assert events[0].data["preparation"]["courier"]["id"] == BOB["id"]
-    # at_hub was broadcast by the request and delivered closed in WASEAT by it: consumers must not redo them.
+    # at_hub and the courier taking the order were broadcast by the request, and delivered closed in
+    # WASEAT by it: consumers must not redo them.
     assert events[1].handled_synchronously == ("dashboard_broadcast",)
-    assert events[4].handled_synchronously == ("waseat_close",)
+    assert events[2].handled_synchronously == ("dashboard_broadcast",)
+    assert events[4].handled_synchronously == ("dashboard_broadcast", "waseat_close")
     assert EffectRecord.objects.filter(
         albaik_identifier=order.albaik_identifier, kind=EffectKind.WASEAT_CLOSE, path="request", outcome="ok"
     ).exists()
