@@ -96,12 +96,22 @@
     return bundle.length > 1 ? bundle.join("|") : "";
   }
 
-  // Bundles take one of a few colours that all keep white text at AA contrast (see dashboard.css).
+  // Bundles take one of a few colours that all keep white text at AA contrast (see dashboard.css). A
+  // bundle keeps its colour while it is on the page; bundles shown together never share one.
   const BUNDLE_COLOURS = 6;
-  function bundleColour(key) {
-    let hash = 0;
-    for (const ch of key) hash = (hash * 31 + ch.charCodeAt(0)) % 9973;
-    return hash % BUNDLE_COLOURS;
+  const bundleColours = new Map(); // bundle key -> colour index
+  function assignBundleColours() {
+    const keys = new Set([...preparations.values()].map(bundleKey).filter(Boolean));
+    for (const key of bundleColours.keys()) if (!keys.has(key)) bundleColours.delete(key);
+    for (const key of [...keys].sort()) {
+      if (bundleColours.has(key)) continue;
+      let hash = 0;
+      for (const ch of key) hash = (hash * 31 + ch.charCodeAt(0)) % 9973;
+      const taken = new Set(bundleColours.values());
+      let colour = hash % BUNDLE_COLOURS;
+      for (let step = 0; step < BUNDLE_COLOURS && taken.has(colour); step += 1) colour = (colour + 1) % BUNDLE_COLOURS;
+      bundleColours.set(key, colour);
+    }
   }
 
   function aggregatorName(order) {
@@ -150,7 +160,7 @@
       mark.dataset.bundle = preparation.bundle.join(",");
       mark.title = labels.cookTogether;
       card.classList.add("bundled");
-      card.dataset.bundleColour = String(bundleColour(key));
+      card.dataset.bundleColour = String(bundleColours.get(key));
       card.append(mark);
     }
 
@@ -234,6 +244,7 @@
   }
 
   function renderAll() {
+    assignBundleColours();
     const sorted = sortedPreparations();
     for (const [id, entry] of rendered) {
       if (!preparations.has(id)) {
