@@ -83,7 +83,7 @@ def orders_in_kitchen() -> Q:
         ~Q(status__in=FINISHED_ORDER_STATUSES)
         & ~Q(courier_status__in=COURIER_STATUSES_PAST_KITCHEN)
         & ~Q(preparation__status=PreparationStatus.HANDED_OVER)
-        & ~Exists(left_kitchen)
+        & ~Q(Exists(left_kitchen))
     )
 
 

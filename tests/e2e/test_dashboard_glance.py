@@ -9,7 +9,7 @@
 - aggregator cards name the aggregator and the courier's state ("waiting for a courier");
 - layout: headers on one line, "Log out" unbroken at phone width.
 
-Screenshots go to var/e2e/ (desktop 1366×900 English, tablet 1024×768 Arabic, phone 390×844 both).
+Screenshots go to var/e2e/ (desktop 1366x900 English, tablet 1024x768 Arabic, phone 390x844 both).
 """
 
 import json
@@ -17,11 +17,12 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
 from delivery.aggregator.fake_api import FakeAggregator
 from delivery.models import Branch, Bundle, CourierStatus, DriverStatus, Order
@@ -46,9 +47,9 @@ SCREENSHOTS = Path(settings.VAR_DIR) / "e2e"
 WEBHOOK_SECRET = "e2e-rappi-webhook-secret"
 BOB = {"id": "courier-bob", "name": "Bob", "phone": "+966555000222"}
 JOE = {"id": "courier-joe", "name": "Joe", "phone": "+966555000333"}
-DESKTOP = {"width": 1366, "height": 900}
-TABLET = {"width": 1024, "height": 768}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 900}
+TABLET: ViewportSize = {"width": 1024, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 SCAN = "mutation { updateOrder(albaikIdentifier: %s, status: OUT_FOR_DELIVERY) { errors { code } } }"
 ARRIVAL = "mutation { updateDriverStatus(status: WAITING_AT_RESTAURANT) { status errors { code } } }"
@@ -119,7 +120,7 @@ def card(page: Page, order: Order | str) -> Any:
     return page.locator(f'.card[data-albaik-identifier="{identifier}"]')
 
 
-def new_context(browser: Browser, viewport: dict[str, int], locale: str) -> BrowserContext:
+def new_context(browser: Browser, viewport: ViewportSize, locale: str) -> BrowserContext:
     return browser.new_context(viewport=viewport, locale=locale, reduced_motion="reduce")
 
 
@@ -396,3 +397,37 @@ def test_ages_stay_right_on_a_page_open_for_long(live_server_url: str) -> None:
             expect(fresh).to_have_attribute("data-urgency", "late")
         finally:
             browser.close()
+
+
+def test_graphiql_works_offline_and_takes_the_token_in_its_headers_pane(live_server_url: str) -> None:
+    base_url = live_server_url
+    driver = DriverFactory.create()
+    token = token_issue(user=driver.user)
+    outside: list[str] = []
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = new_context(browser, DESKTOP, "en-US").new_page()
+
+            def local_only(route: Any) -> None:
+                if route.request.url.startswith(base_url):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", local_only)
+            page.goto(f"{base_url}/graphql/")
+            # What the README tells: the Headers pane keeps {"Authorization": "Token …"} across reloads.
+            page.evaluate(
+                "(headers) => localStorage.setItem('graphiql:headers', headers)",
+                json.dumps({"Authorization": f"Token {token}"}),
+            )
+            page.goto(f"{base_url}/graphql/?query={quote('{ currentTrip { albaikIdentifier } }')}")
+            expect(page.locator(".graphiql-container")).to_be_visible(timeout=10000)
+            page.locator(".graphiql-execute-button").click()
+            expect(page.locator(".result-window")).to_contain_text('"currentTrip": null', timeout=5000)
+        finally:
+            browser.close()
+    assert outside == []

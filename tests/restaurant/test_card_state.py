@@ -115,9 +115,7 @@ def test_the_version_grows_with_every_change_of_the_preparation_its_delivery_and
 ) -> None:
     preparation = PreparationFactory.create(order__branch=branch)
     order = preparation.order
-    driver = DriverFactory.create(
-        status=DriverStatus.AVAILABLE, latitude=branch.latitude, longitude=branch.longitude
-    )
+    driver = DriverFactory.create(status=DriverStatus.AVAILABLE, latitude=branch.latitude, longitude=branch.longitude)
     seen = [payload_of(order)["version"]]
 
     def changed() -> None:
@@ -162,9 +160,10 @@ def test_the_version_never_goes_back_when_the_order_is_reassigned(branch: Branch
 
 
 def test_the_version_grows_with_courier_webhooks(branch: Branch) -> None:
+    from django.utils import timezone
+
     from delivery.aggregator.services import aggregator_order_update
     from delivery.aggregator.transitions import COURIER_STATUS, Courier, StatusChange
-    from django.utils import timezone
 
     order = AggregatorOrderFactory.create(branch=branch)
     seen = [payload_of(order)["version"]]

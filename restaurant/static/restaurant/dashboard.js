@@ -23,7 +23,11 @@
   function serverNow() {
     return serverEpoch + (performance.now() - monotonicEpoch);
   }
+  // The monotonic clock may stop while the device sleeps: after that, the next answer's Date resets it.
+  let clockSuspect = false;
   function resyncClock(response) {
+    if (!clockSuspect) return;
+    clockSuspect = false;
     const date = Date.parse(response.headers.get("Date") || "");
     // The Date header has whole seconds: only a real drift moves the clock.
     if (!Number.isNaN(date) && Math.abs(date - serverNow()) > 2000) {
@@ -394,6 +398,7 @@
   }
 
   window.addEventListener("online", () => {
+    clockSuspect = true;
     if (connectionElement.dataset.state === "closed") connect();
   });
   window.addEventListener("offline", () => {
@@ -401,12 +406,15 @@
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState !== "visible") return;
+    clockSuspect = true;
     updateAges();
     if (connectionElement.dataset.state === "open") refresh();
   });
   // Restored from the back/forward cache: the list and the clock are as old as the page.
   window.addEventListener("pageshow", (event) => {
-    if (event.persisted) connect();
+    if (!event.persisted) return;
+    clockSuspect = true;
+    connect();
   });
   setInterval(updateAges, 1000);
 
