@@ -297,6 +297,10 @@ def test_a_busy_kitchen_reads_at_a_glance_in_both_languages(live_server_url: str
                 places = sorted(position[orders[name].albaik_identifier] for name in members)
                 assert places == list(range(places[0], places[0] + len(members)))
             expect(card(page, orders["C"]).locator(".bundle")).to_contain_text(orders["A"].albaik_identifier)
+            # ... on one row when it fits: the same top edge.
+            tops = {name: round(card(page, orders[name]).bounding_box()["y"]) for name in ("A", "C", "E", "F", "G")}
+            assert tops["A"] == tops["C"] == tops["E"]
+            assert tops["F"] == tops["G"]
             colours = {
                 name: card(page, orders[name]).get_attribute("data-bundle-colour") for name in ("A", "C", "E", "F", "G")
             }
@@ -349,6 +353,9 @@ def test_a_busy_kitchen_reads_at_a_glance_in_both_languages(live_server_url: str
             expect(card(tablet, orders["late"]).locator(".tag.source")).to_have_text("سائقنا")
             expect(card(tablet, orders["late"]).locator(".urgency-flag")).to_have_text("متأخر")
             assert assert_aa_contrast(tablet) > 50
+            for pair in (("C", "E"), ("F", "G")):
+                rows = {round(card(tablet, orders[name]).bounding_box()["y"]) for name in pair}
+                assert len(rows) == 1
             tablet.mouse.move(0, 0)
             tablet.screenshot(path=str(SCREENSHOTS / "glance-tablet-ar.png"), full_page=True)
 

@@ -257,6 +257,7 @@
       }
     }
     let previous = null;
+    let previousKey = "";
     for (const preparation of sorted) {
       const json = JSON.stringify(preparation);
       let entry = rendered.get(preparation.id);
@@ -268,6 +269,10 @@
       }
       const wanted = previous ? previous.nextElementSibling : listElement.firstElementChild;
       if (wanted !== entry.element) listElement.insertBefore(entry.element, wanted);
+      // A bundle starts a row of the grid, so its cards stand side by side.
+      const key = bundleKey(preparation);
+      entry.element.dataset.bundleStart = String(Boolean(key) && key !== previousKey);
+      previousKey = key;
       previous = entry.element;
     }
     emptyElement.hidden = sorted.length > 0;
