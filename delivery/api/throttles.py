@@ -1,0 +1,73 @@
+"""Throttles (DRF, counted in the default cache): failed logins per account and per address, webhooks per address.
+
+Rates come from `settings.THROTTLE_RATES` when a request is checked, so tests and operators can change them.
+A refused request is 429 with `Retry-After` (see `delivery.api.errors`).
+"""
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+
+class SettingsRateThrottle(SimpleRateThrottle):
+    """A SimpleRateThrottle whose rate is read from `settings.THROTTLE_RATES[scope]` at each request."""
+
+    def get_rate(self) -> str | None:
+        return settings.THROTTLE_RATES[self.scope]
+
+
+class FailedLoginThrottle(SettingsRateThrottle):
+    """Counts failed logins only: `allow_request` checks the count, the view calls `failure` after a refusal."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        return len(self.history) < self.num_requests or self.throttle_failure()
+
+    def failure(self) -> None:
+        """Record one failed login in this throttle's window."""
+        if self.key is None:
+            return
+        self.history.insert(0, self.now)
+        self.cache.set(self.key, self.history, self.duration)
+
+
+class LoginAddressThrottle(FailedLoginThrottle):
+    scope = "login_address"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginAccountThrottle(FailedLoginThrottle):
+    scope = "login_account"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        data: Any = request.data
+        if not isinstance(data, dict):
+            return None
+        account = data.get("phone") or data.get("username")
+        if not isinstance(account, str) or not account:
+            return None
+        kind = "phone" if data.get("phone") else "username"
+        # Hashed: the account name is user input, and cache keys must be short and plain.
+        digest = hashlib.sha256(f"{kind}:{account}".encode("utf-8", "surrogatepass")).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+class WebhookThrottle(SettingsRateThrottle):
+    scope = "webhook"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
