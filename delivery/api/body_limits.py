@@ -31,32 +31,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _storable(text: str) -> bool:
-    """False for text PostgreSQL cannot store: NUL characters or lone surrogates (`"\\ud800"` escapes)."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def json_depth(value: Any) -> int:
-    """How deeply arrays and objects nest in a parsed JSON value (a scalar is 0), without recursion.
-
-    Raises BodyRefused when a key or string is not storable text.
-    """
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar is 0), without recursion."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, str):
-            if not _storable(node):
-                raise BodyRefused(400, "malformed_body", "The body has NUL characters or unpaired surrogates.")
-            continue
         if isinstance(node, dict):
-            children: list[Any] = [*node.keys(), *node.values()]
+            children: Any = node.values()
         elif isinstance(node, list):
             children = node
         else:
@@ -105,13 +87,11 @@ class BodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            if not _storable(request.path_info):
-                raise BodyRefused(400, "malformed_path", "The path has NUL characters.")
-            if request.method in _BODY_METHODS:
+        if request.method in _BODY_METHODS:
+            try:
                 self._check(request)
-        except BodyRefused as refusal:
-            return refusal_response(request, refusal)
+            except BodyRefused as refusal:
+                return refusal_response(request, refusal)
         return self.get_response(request)
 
     def _check(self, request: HttpRequest) -> None:
