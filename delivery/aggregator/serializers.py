@@ -47,8 +47,9 @@ class OrderEventSerializer(serializers.Serializer):
             if attrs[key] != self.context[name]
         }
         if mismatched:
-            raise ValidationFailed("The signed body is for another order or event.", code="webhook_mismatch",
-                                   fields=mismatched)
+            raise ValidationFailed(
+                "The signed body is for another order or event.", code="webhook_mismatch", fields=mismatched
+            )
         return attrs
 
     def to_change(self) -> StatusChange:

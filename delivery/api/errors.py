@@ -63,8 +63,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "unsupported_media_type"
     elif isinstance(exc, exceptions.Throttled):
         code = "throttled"
-        if exc.wait is not None:
-            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
     else:
         code = str(getattr(exc, "default_code", "error"))
     detail = exc.detail

@@ -115,7 +115,9 @@ class SessionApiSchema(OpenApiViewExtension):
         view: Any = self.target_class
 
         class Described(view):
-            @extend_schema(request=renamed(view.InputSerializer, "SessionCreate"), responses={201: SESSION, **ERRORS}, auth=[])
+            @extend_schema(
+                request=renamed(view.InputSerializer, "SessionCreate"), responses={201: SESSION, **ERRORS}, auth=[]
+            )
             def post(self, request: Any) -> Any:
                 return super().post(request)
 
@@ -133,7 +135,9 @@ class OrderCreateApiSchema(OpenApiViewExtension):
         view: Any = self.target_class
 
         class Described(view):
-            @extend_schema(request=renamed(view.InputSerializer, "OrderCreate"), responses={201: ORDER_CREATED, **ERRORS})
+            @extend_schema(
+                request=renamed(view.InputSerializer, "OrderCreate"), responses={201: ORDER_CREATED, **ERRORS}
+            )
             def post(self, request: Any) -> Any:
                 return super().post(request)
 

@@ -17,7 +17,7 @@ class SettingsRateThrottle(SimpleRateThrottle):
     """A SimpleRateThrottle whose rate is read from `settings.THROTTLE_RATES[scope]` at each request."""
 
     def get_rate(self) -> str | None:
-        return settings.THROTTLE_RATES[self.scope]
+        return settings.THROTTLE_RATES[str(self.scope)]
 
 
 class FailedLoginThrottle(SettingsRateThrottle):
@@ -27,7 +27,7 @@ class FailedLoginThrottle(SettingsRateThrottle):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         self.key = self.get_cache_key(request, view)
-        if self.key is None:
+        if self.key is None or self.num_requests is None or self.duration is None:
             return True
         self.history = self.cache.get(self.key, [])
         self.now = self.timer()

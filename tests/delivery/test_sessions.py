@@ -3,7 +3,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from knox.models import AuthToken
-
 from rest_framework.test import APIClient
 
 from delivery.services.accounts import token_issue

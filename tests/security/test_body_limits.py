@@ -22,7 +22,7 @@ def nested(depth: int) -> bytes:
 
 def rest_endpoint(method: str, path: str, token: str | None) -> Callable[[bytes, str], Any]:
     def send(body: bytes, content_type: str) -> Any:
-        client = APIClient()
+        client: Any = APIClient()
         if token:
             client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         return client.generic(method, path, body, content_type=content_type)
@@ -102,5 +102,19 @@ def test_sixty_four_levels_pass_the_limit(endpoint):
 
 
 def test_rest_errors_keep_the_error_shape():
-    response = APIClient().generic("POST", "/api/sessions/", b"[" * 4000, content_type="application/json")
+    client: Any = APIClient()
+    response = client.generic("POST", "/api/sessions/", b"[" * 4000, content_type="application/json")
     assert set(response.json()["error"]) == {"code", "message", "fields"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/orders/ALB%00/", "/restaurant/branches/1%00/preparations/", "/webhooks/rappi/a%00/couriers/at_hub/"]
+)
+def test_a_nul_in_the_path_is_404_not_a_database_error(path):
+    client: Any = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=CustomerFactory.create().user)}")
+    response = client.generic(
+        "GET" if "webhooks" not in path else "PATCH", path, b"{}", content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

@@ -54,7 +54,8 @@ def test_production_headers(tmp_path):
         "import django; django.setup()\n"
         "from django.test import Client\n"
         "r = Client().get('/restaurant/login/', secure=True, HTTP_HOST='delivery.example.com')\n"
-        "print(r.status_code, r.headers.get('Strict-Transport-Security'), '|', r.headers.get('Content-Security-Policy'))\n"
+        "print(r.status_code, r.headers.get('Strict-Transport-Security'), '|',"
+        " r.headers.get('Content-Security-Policy'))\n"
         "print(Client().get('/healthz', HTTP_HOST='evil.example.net').status_code)\n"
     )
     env = {**PRODUCTION, "DJANGO_SETTINGS_MODULE": "config.settings"}

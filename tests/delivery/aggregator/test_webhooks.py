@@ -132,14 +132,10 @@ def test_a_newer_assignment_replaces_the_courier_and_an_older_one_does_not(send_
 
 
 def test_an_unknown_order_is_a_404(send_courier: Webhook) -> None:
-    for aggregator_id in ("no-such-order", "x" * 65):
+    for aggregator_id in ("no-such-order", "x" * 65, "nul%00byte"):
         response = send_courier(aggregator_id, "at_hub", at(1))
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
-    # A NUL byte is refused in any body field, so no body can name that URL's order.
-    response = send_courier("nul%00byte", "at_hub", at(1))
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "validation"
 
 
 def test_an_own_fleet_order_is_not_reachable_by_its_id(send_courier: Webhook) -> None:

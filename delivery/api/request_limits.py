@@ -1,5 +1,7 @@
 """Size, encoding and nesting limits on every request body, in one place before any view runs.
 
+A path with a NUL character names nothing (404): no view or database query sees one.
+
 A body over `REQUEST_BODY_MAX_BYTES` is 413. A JSON (or `application/graphql`) body that is not
 valid UTF-8, not valid JSON, or nested deeper than `REQUEST_JSON_MAX_DEPTH` is 400. REST paths
 answer in the contract's error shape, `/graphql/` in GraphQL's (`errors[].extensions.code`).
@@ -73,20 +75,22 @@ def body_check(*, body: bytes, content_type: str) -> None:
 
 def refusal_response(request: HttpRequest, refusal: BodyRefused) -> JsonResponse:
     if request.path_info.startswith(GRAPHQL_PATH_PREFIX):
-        code = "PAYLOAD_TOO_LARGE" if refusal.status == 413 else "BAD_REQUEST"
+        code = {413: "PAYLOAD_TOO_LARGE", 404: "NOT_FOUND"}.get(refusal.status, "BAD_REQUEST")
         return JsonResponse(
             {"errors": [{"message": refusal.message, "extensions": {"code": code}}]}, status=refusal.status
         )
     return JsonResponse(error_body(refusal.code, refusal.message), status=refusal.status)
 
 
-class BodyLimitMiddleware:
+class RequestLimitMiddleware:
     """Refuse oversized, non-UTF-8, malformed or too deeply nested bodies before parsers and views see them."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info:
+            return refusal_response(request, BodyRefused(404, "not_found", "Not found."))
         if request.method in _BODY_METHODS:
             try:
                 self._check(request)
