@@ -155,6 +155,13 @@ EXTRA_RULES: tuple[type[ASTValidationRule], ...] = (QueryComplexityRule, Introsp
 VALIDATION_RULES: tuple[type[ASTValidationRule], ...] = (*specified_rules, *EXTRA_RULES)
 
 
+def extra_rules() -> tuple[type[ASTValidationRule], ...]:
+    """The extra rules as of now's DEBUG: a different tuple per setting, for caches keyed by their rules."""
+    if settings.DEBUG:
+        return (QueryComplexityRule,)
+    return (QueryComplexityRule, NoSchemaIntrospectionCustomRule)
+
+
 def argument_errors(arguments: dict[str, Any]) -> list[dict[str, Any]]:
     """`VALIDATION` user errors for string arguments that are too long or hold NUL characters."""
     errors = []

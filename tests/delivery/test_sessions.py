@@ -205,6 +205,8 @@ def test_repeated_failed_logins_from_one_address_are_throttled(api_client, setti
     refused = log_in(api_client, {"username": "guess-again", "password": "x"})
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
+    forged = APIClient(HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert log_in(forged, {"username": "guess-again", "password": "x"}).status_code == 429
     elsewhere = APIClient(REMOTE_ADDR="10.9.9.9")
     assert log_in(elsewhere, {"username": "guess-again", "password": "x"}).status_code == 401
 

@@ -187,3 +187,11 @@ def test_non_utf8_graphql_bodies_are_a_400(driver_app):
 def test_unauthenticated_requests_are_still_401_first():
     response = APIClient().post("/graphql/", {"query": "{ __schema { types { name } } }"}, format="json")
     assert response.status_code == 401
+
+
+def test_extra_rules_follow_debug(settings):
+    settings.DEBUG = False
+    assert limits.QueryComplexityRule in limits.extra_rules()
+    assert len(limits.extra_rules()) == 2
+    settings.DEBUG = True
+    assert limits.extra_rules() == (limits.QueryComplexityRule,)
