@@ -13,11 +13,11 @@ def auth_token_get(*, raw_token: str) -> AuthToken | None:
     if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH or not raw_token.isascii():
         return None
     # The digest is the primary key, so the lookup is one index probe on a value the caller cannot steer.
-    row = (
-        AuthToken.objects.select_related("user", "user__driver", "user__customer")
-        .filter(digest=hash_token(raw_token))
-        .first()
-    )
+    # [:1], not first(): the digest is unique, and ordering would only cost compiling an ORDER BY.
+    rows = AuthToken.objects.select_related("user", "user__driver", "user__customer").filter(
+        digest=hash_token(raw_token)
+    )[:1]
+    row = next(iter(rows), None)
     if row is None or not row.user.is_active:
         return None
     if row.expiry is not None and row.expiry <= timezone.now():
