@@ -21,26 +21,37 @@ class SettingsRateThrottle(SimpleRateThrottle):
 
 
 class FailedLoginThrottle(SettingsRateThrottle):
-    """Counts failed logins only: `allow_request` checks the count, the view calls `failure` after a refusal."""
+    """Counts failed logins only: `allow_request` checks the count, the view calls `failure` after a refusal.
+
+    Counts are per fixed window and added with the cache's atomic `incr`, so parallel guesses are all counted.
+    """
+
+    window_key: str | None = None
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        self.key = self.get_cache_key(request, view)
-        if self.key is None or self.num_requests is None or self.duration is None:
+        key = self.get_cache_key(request, view)
+        if key is None or self.num_requests is None or self.duration is None:
             return True
-        self.history = self.cache.get(self.key, [])
         self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        return len(self.history) < self.num_requests or self.throttle_failure()
+        window = int(self.now // self.duration)
+        self.window_end = (window + 1) * self.duration
+        self.window_key = f"{key}:{window}"
+        return int(self.cache.get(self.window_key, 0)) < self.num_requests
+
+    def wait(self) -> float:
+        return max(1.0, self.window_end - self.now)
 
     def failure(self) -> None:
-        """Record one failed login in this throttle's window."""
-        if self.key is None:
+        """Record one failed login in the current window."""
+        if self.window_key is None or self.duration is None:
             return
-        self.history.insert(0, self.now)
-        self.cache.set(self.key, self.history, self.duration)
+        self.cache.add(self.window_key, 0, self.duration)
+        try:
+            self.cache.incr(self.window_key)
+        except ValueError:  # expired between add and incr
+            self.cache.set(self.window_key, 1, self.duration)
 
 
 class LoginAddressThrottle(FailedLoginThrottle):

@@ -217,3 +217,27 @@ def test_successful_logins_are_not_counted(api_client, settings):
     driver = DriverFactory.create()
     for _ in range(5):
         assert log_in(api_client, {"phone": driver.phone, "password": PASSWORD}).status_code == 201
+
+
+def test_parallel_failures_are_all_counted(settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import cache
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    from delivery.api.throttles import LoginAddressThrottle
+
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login_address": "1000/hour"}
+    request = APIRequestFactory().post("/api/sessions/", {}, format="json", REMOTE_ADDR="192.0.2.1")
+
+    def fail_once(_: int) -> None:
+        throttle = LoginAddressThrottle()
+        assert throttle.allow_request(request, APIView())
+        throttle.failure()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(fail_once, range(200)))
+    throttle = LoginAddressThrottle()
+    throttle.allow_request(request, APIView())
+    assert cache.get(throttle.window_key) == 200
