@@ -11,6 +11,6 @@ COPY side_effects ./side_effects
 COPY events ./events
 COPY locale ./locale
 COPY manage.py ./
-RUN pip install --no-cache-dir . && DEBUG=false SECRET_KEY=build RAPPI_WEBHOOK_SECRET=build python manage.py collectstatic --noinput
+RUN pip install --no-cache-dir . && DEBUG=false SECRET_KEY=build RAPPI_WEBHOOK_SECRET=build ALLOWED_HOSTS=build python manage.py collectstatic --noinput
 EXPOSE 8000
 CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000"]

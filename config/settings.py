@@ -1,10 +1,12 @@
 """One settings module, driven by the environment (see README "Configuration")."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF
 
 # Lets generic Django classes (ModelAdmin[Model], QuerySet[Model]) be subscripted at runtime.
 django_stubs_ext.monkeypatch()
@@ -27,6 +29,8 @@ if not SECRET_KEY:
         raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "").split(",") if h.strip()]
+if not DEBUG and (not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS):
+    raise RuntimeError("ALLOWED_HOSTS must name the site's hosts (not '*') when DEBUG is off")
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
@@ -37,6 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "csp",
     "graphene_django",
     "graphene_django_graphiql_static",
     "channels",
@@ -52,6 +59,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.metrics.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "delivery.api.request_limits.RequestLimitMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -97,7 +106,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # Not a rule on passwords: its `password_changed` hook revokes the user's API tokens.
+    {"NAME": "delivery.services.accounts.RevokeTokensOnPasswordChange"},
 ]
+
+# API tokens (django-rest-knox): random, stored as SHA-512 digests, one per login. No expiry unless set.
+_TOKEN_TTL_HOURS = float(os.environ.get("API_TOKEN_TTL_HOURS", "0"))
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=_TOKEN_TTL_HOURS) if _TOKEN_TTL_HOURS > 0 else None,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+# Request bodies (every endpoint): over this many bytes is 413; JSON deeper than this is 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+REQUEST_BODY_MAX_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+REQUEST_JSON_MAX_DEPTH = 64
+
+# Throttles (DRF, counted in the default cache: Redis when REDIS_URL is set, so every process shares them).
+THROTTLE_RATES = {
+    # Failed logins for one phone/username, and from one address.
+    "login_account": os.environ.get("THROTTLE_LOGIN_ACCOUNT", "10/min"),
+    "login_address": os.environ.get("THROTTLE_LOGIN_ADDRESS", "30/min"),
+    # Aggregator webhooks from one address.
+    "webhook": os.environ.get("THROTTLE_WEBHOOK", "1200/min"),
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ar", "العربية")]
@@ -120,7 +152,11 @@ LOGIN_URL = "/restaurant/login/"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
+    ),
     # Flags are cached per process for at most 5 s, so an operator's change reaches
     # every web and worker process within that time without a shared cache.
     "flags": {
@@ -151,7 +187,21 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "delivery.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Proxies in front of the app whose X-Forwarded-For may be trusted; 0 = the socket address only,
+    # so a client cannot dodge per-address throttles by inventing X-Forwarded-For.
+    "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Delivery platform REST API",
+    "DESCRIPTION": "Sessions, customer orders, the restaurant dashboard and aggregator webhooks (contract section 2).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 GRAPHENE = {
@@ -228,9 +278,42 @@ LOGGING = {
     },
 }
 
+# Production (DEBUG off): cookies only over HTTPS, HSTS, and `manage.py check --deploy` clean.
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (never set this without one).
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The http->https redirect is the TLS proxy's job: health checks, the benchmark and the local compose stack
+# speak plain http to the app, and HSTS already keeps browsers on https. Set SECURE_SSL_REDIRECT=true to
+# have Django redirect too.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
+
+# Content-Security-Policy (django-csp): the dashboard loads only its own script, style and websocket.
+# GraphiQL (DEBUG only) loads its page from a CDN, so /graphql/ is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/graphql/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 # Periodic tasks: run by Celery beat in production and in-process by `devserver`.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}

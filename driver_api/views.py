@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from graphene_django_graphiql_static.views import GraphiQLOfflineView
 
 from delivery.selectors.accounts import token_from_header, user_for_token
+from driver_api import limits
 
 
 def unauthenticated(message: str) -> JsonResponse:
@@ -19,6 +20,9 @@ def unauthenticated(message: str) -> JsonResponse:
 @method_decorator(csrf_exempt, name="dispatch")
 class DriverGraphQLView(GraphiQLOfflineView):
     """`POST /graphql/` for drivers. GET serves GraphiQL (from local static files) when DEBUG is on."""
+
+    validation_rules = limits.VALIDATION_RULES
+    format_error = staticmethod(limits.format_error)
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("graphiql", settings.DEBUG)
@@ -37,6 +41,11 @@ class DriverGraphQLView(GraphiQLOfflineView):
         request.user = user  # type: ignore[assignment]
         request.driver = driver  # type: ignore[attr-defined]
         return super().dispatch(request, *args, **kwargs)
+
+    def get_graphql_params(self, request: HttpRequest, data: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+        params = super().get_graphql_params(request, data)
+        limits.request_checked(request, *params[:3])  # before anything is parsed
+        return params
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         # A body that is not a JSON object is a 400 ("Must provide query string"), never a 500.

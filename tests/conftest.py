@@ -68,3 +68,13 @@ def _fresh_flag_cache() -> Any:
     caches["flags"].clear()
     yield
     caches["flags"].clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> Any:
+    """Throttles count in the default cache; a test must not inherit another test's failed logins."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    yield
+    caches["default"].clear()
