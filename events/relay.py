@@ -58,11 +58,10 @@ LEADER_LOCK_KEY = zlib.crc32(b"events.outbox_relay")
 # Errors about the message itself: sending it again cannot succeed, so it is parked after a few tries.
 REFUSED = frozenset(
     {
-        KafkaError.MSG_SIZE_TOO_LARGE,
-        KafkaError._MSG_SIZE_TOO_LARGE,
+        KafkaError.MSG_SIZE_TOO_LARGE,  # also what produce() raises over message.max.bytes
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.INVALID_MSG,  # CORRUPT_MESSAGE
         KafkaError.INVALID_RECORD,
-        KafkaError.CORRUPT_MESSAGE,
-        KafkaError.RECORD_LIST_TOO_LARGE,
         KafkaError._INVALID_ARG,
         KafkaError._BAD_MSG,
     }
