@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -124,7 +125,7 @@ def test_the_relay_recovers_by_itself_when_the_broker_restarts(tmp_path, setting
             )
             assert relay.poll() is None, relay_log.read_text()  # the same relay process throughout
 
-            messages = broker.read(broker.topic(), timeout=30)
+            messages: list[Any] = broker.read(broker.topic(), timeout=30)
         finally:
             stream.stop()
             relay.terminate()

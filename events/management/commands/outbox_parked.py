@@ -32,7 +32,7 @@ class Command(BaseCommand):
             {**row, "event_id": str(row["event_id"]), "size": size}
             for row, size in zip(parked, self._sizes([row["id"] for row in parked]), strict=True)
         ]
-        chosen = [row["id"] for row in rows]
+        chosen = [row["id"] for row in parked]
         done = 0
         if action == "retry":
             done = outbox_unpark(ids=chosen)
