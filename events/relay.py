@@ -20,6 +20,7 @@
 - Published events are deleted after `OUTBOX_RETENTION_HOURS`.
 """
 
+import contextlib
 import logging
 import select
 import threading
@@ -307,8 +308,9 @@ class OutboxRelay:
     def _discard_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            producer.purge()
-            producer.poll(0)  # serves the purge reports into lists cleared below
+            with contextlib.suppress(KafkaException):  # a producer in a fatal state may raise it again
+                producer.purge()
+                producer.poll(0)  # serves the purge reports into lists cleared below
             producer.close()
         self._in_flight.clear()
         self._delivered.clear()
@@ -385,8 +387,15 @@ class OutboxRelay:
 
     def _serve_reports(self, *, timeout: float) -> int:
         """Let the producer run delivery callbacks, then record them; returns events published."""
+        fatal: str | None = None
         if self._producer is not None:
-            self._producer.poll(timeout)
+            try:
+                self._producer.poll(timeout)
+            except KafkaException as exc:
+                if not exc.args[0].fatal():
+                    raise
+                # e.g. UNKNOWN_PRODUCER_ID from a restarted broker: this producer id is done for.
+                fatal = f"the producer failed fatally ({exc.args[0]})"
         delivered, self._delivered = self._delivered, []
         failed, self._failed = self._failed, []
         if delivered or failed:
@@ -399,10 +408,10 @@ class OutboxRelay:
         for row_id, _error in failed:
             self._in_flight.discard(row_id)
         if real_failures:
-            fatal = False
             for row_id, error in real_failures:
                 self._record_failure(row_id, error)
-                fatal = fatal or error.fatal()
+                if error.fatal():
+                    fatal = f"a delivery report was fatal ({error})"
             OUTBOX_DELIVERY_ERRORS.inc(len(real_failures))
             logger.error(
                 "outbox relay: %d delivery report(s) failed, first: %s", len(real_failures), real_failures[0][1]
@@ -411,8 +420,8 @@ class OutboxRelay:
                 # Nothing queued behind a failure may overtake it: drop the queue, resend it from the outbox.
                 self._producer.purge(in_queue=True, in_flight=False, blocking=False)
             self._settling = True
-            if fatal:  # the idempotent producer cannot continue; a new one gets a new producer id
-                self._discard_producer()
+        if fatal is not None:  # the idempotent producer cannot continue; a new one gets a new producer id
+            self._replace_producer(fatal)
         if self._settling and not self._in_flight:
             self._backoff = min(30.0, max(0.5, self._backoff * 2))
             self._resume_at = time.monotonic() + self._backoff
@@ -449,15 +458,19 @@ class OutboxRelay:
                 waited,
             )
             return
+        self._replace_producer(f"no delivery report for {waited:.0f} s while the broker answers")
+
+    def _replace_producer(self, reason: str) -> None:
+        """Drop the producer and what it holds; a new one (new producer id) resends from the oldest unpublished."""
         logger.error(
-            "outbox relay: no delivery report for %.0f s while the broker answers; replacing the producer "
-            "and resuming from the oldest unpublished event (%d event(s) in flight)",
-            waited,
+            "outbox relay: %s; replacing the producer and resuming from the oldest unpublished event "
+            "(%d event(s) in flight)",
+            reason,
             len(self._in_flight),
         )
         RELAY_PRODUCER_REPLACED.inc()
         self._discard_producer()
-        self._resume_at = now
+        self._resume_at = time.monotonic()
         self._next_fetch = 0.0
 
     def _broker_answers(self) -> bool:

@@ -27,8 +27,18 @@ from events.broker import EmbeddedBroker, embedded_broker_start
 from events.relay import OutboxRelay
 from events.topics import topic_name
 from tests.processes import wait_for
+from tests.tansu import BROKER_KIND_ENV, LIST_OFFSETS_LIMIT
 
 __all__ = ["KafkaTestBroker", "TCPGate", "wait_for"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On Tansu, a check that must trust end offsets is a known broker limit: expected to fail (not strictly: a run whose batches all hold one record passes)."""
+    if os.environ.get(BROKER_KIND_ENV) != "tansu":
+        return
+    for item in items:
+        if item.get_closest_marker("tansu_limit") is not None:
+            item.add_marker(pytest.mark.xfail(reason=LIST_OFFSETS_LIMIT, strict=False))
 
 
 @pytest.fixture(scope="session")
