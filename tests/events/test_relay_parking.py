@@ -5,6 +5,7 @@ import uuid
 from io import StringIO
 
 import pytest
+from confluent_kafka import KafkaError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
@@ -111,3 +112,28 @@ def test_a_driver_cannot_stall_publishing_with_a_huge_failure_reason(kafka, driv
     waiting = OutboxEvent.objects.filter(published_at__isnull=True).count()
     assert OutboxRelay().publish_pending(timeout=20) == waiting
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_an_event_the_broker_refuses_is_parked_after_the_configured_attempts():
+    # Neither test broker refuses a record (both take 2 MB with a raised limit); the broker's answer is built here.
+    [event] = publish_driver_events(drivers=1, per_driver=1)
+    row = OutboxEvent.objects.get(event_id=event.id)
+    relay = OutboxRelay(park_after=3)
+    for attempt in range(1, 4):
+        relay._in_flight.add(row.id)
+        relay._failed.append((row.id, KafkaError(KafkaError.MSG_SIZE_TOO_LARGE)))
+        relay._serve_reports(timeout=0)
+        row.refresh_from_db()
+        assert row.attempts == attempt
+        assert (row.parked_at is not None) == (attempt == 3)
+    # A broker outage is not the event's fault: it is never parked for it.
+    [other] = publish_driver_events(drivers=1, per_driver=1)
+    timed_out = OutboxEvent.objects.get(event_id=other.id)
+    for _ in range(5):
+        relay._in_flight.add(timed_out.id)
+        relay._failed.append((timed_out.id, KafkaError(KafkaError._MSG_TIMED_OUT)))
+        relay._serve_reports(timeout=0)
+    timed_out.refresh_from_db()
+    assert timed_out.attempts == 5
+    assert timed_out.parked_at is None
