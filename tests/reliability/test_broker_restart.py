@@ -13,6 +13,8 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,14 @@ def published() -> int:
     return OutboxEvent.objects.filter(published_at__isnull=False).count()
 
 
+def published_at_least(count: int) -> bool:
+    return published() >= count
+
+
+def published_since(since: datetime) -> bool:
+    return OutboxEvent.objects.filter(published_at__gte=since).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_relay_recovers_by_itself_when_the_broker_restarts(tmp_path, settings):
     prefix = f"t{uuid.uuid4().hex[:10]}-"
@@ -107,15 +117,13 @@ def test_the_relay_recovers_by_itself_when_the_broker_restarts(tmp_path, setting
         try:
             for _ in range(restarts):
                 target = published() + between
-                wait_for(
-                    lambda target=target: published() >= target, timeout=60, what=f"the relay publishing ({relay_log})"
-                )
+                wait_for(partial(published_at_least, target), timeout=60, what=f"the relay publishing ({relay_log})")
                 tansu.kill()
                 restarted_at = timezone.now()
                 restarted = time.monotonic()
                 tansu.start()
                 wait_for(
-                    lambda since=restarted_at: OutboxEvent.objects.filter(published_at__gte=since).exists(),
+                    partial(published_since, restarted_at),
                     timeout=60,
                     what=f"a publication after the restart ({relay_log})",
                 )
