@@ -212,17 +212,14 @@ class OutboxRelay:
         try:
             if not self._ensure_leader():
                 raise RuntimeError("another relay holds the leader lock")
-            target = OutboxEvent.objects.filter(published_at__isnull=True).order_by("-id").values_list("id", flat=True)
-            last_id = target.first()
+            publishable = OutboxEvent.objects.filter(published_at__isnull=True, parked_at__isnull=True)
+            last_id = publishable.order_by("-id").values_list("id", flat=True).first()
             while last_id is not None and time.monotonic() < deadline:
                 if not self._settling and time.monotonic() >= self._resume_at:
                     self._produce_next_batch()
                 published += self._serve_reports(timeout=0.1)
                 self._watch_in_flight()
-                if (
-                    not self._in_flight
-                    and not OutboxEvent.objects.filter(published_at__isnull=True, id__lte=last_id).exists()
-                ):
+                if not self._in_flight and not publishable.filter(id__lte=last_id).exists():
                     break
             return published
         finally:
