@@ -9,6 +9,7 @@ from confluent_kafka import KafkaError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from delivery.models import Order
@@ -137,3 +138,12 @@ def test_an_event_the_broker_refuses_is_parked_after_the_configured_attempts():
     timed_out.refresh_from_db()
     assert timed_out.attempts == 5
     assert timed_out.parked_at is None
+
+
+@pytest.mark.django_db
+def test_admin_filters_parked_events(admin_client):
+    events = publish_driver_events(drivers=1, per_driver=2)
+    OutboxEvent.objects.filter(event_id=events[1].id).update(parked_at=timezone.now(), last_error="MSG_SIZE_TOO_LARGE")
+    response = admin_client.get("/admin/events/outboxevent/", {"parked_at__isempty": "0"})
+    assert response.status_code == 200
+    assert [row.event_id for row in response.context["cl"].result_list] == [events[1].id]
