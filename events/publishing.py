@@ -57,8 +57,12 @@ def publish(*, event_type: str, key: str, data: dict[str, Any], handled_synchron
     if size > settings.KAFKA_MESSAGE_MAX_BYTES:
         raise EventTooLarge(size, settings.KAFKA_MESSAGE_MAX_BYTES)
     if connection.vendor == "postgresql":
+        # One statement: the key lock, held to commit, and the NOTIFY, which is only sent at commit anyway.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [KEY_LOCK_NAMESPACE, key])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s)), pg_notify(%s, '')",
+                [KEY_LOCK_NAMESPACE, key, OUTBOX_CHANNEL],
+            )
     OutboxEvent.objects.create(
         event_id=event.id,
         type=event.type,
@@ -69,9 +73,6 @@ def publish(*, event_type: str, key: str, data: dict[str, Any], handled_synchron
         albaik_identifier=_albaik_identifier(data),
         created_at=event.occurred_at,
     )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, '')", [OUTBOX_CHANNEL])
     return event
 
 

@@ -33,7 +33,10 @@ __all__ = ["KafkaTestBroker", "TCPGate", "wait_for"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On Tansu, a check that must trust end offsets is a known broker limit: expected to fail (not strictly: a run whose batches all hold one record passes)."""
+    """On Tansu, a check that must trust end offsets is a known broker limit: expected to fail.
+
+    Not strictly: a run whose batches all hold one record passes.
+    """
     if os.environ.get(BROKER_KIND_ENV) != "tansu":
         return
     for item in items:
