@@ -232,6 +232,16 @@ KAFKA_CONSUMER_FETCH_WAIT_MS = int(
 OUTBOX_RELAY_POLL_SECONDS = float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS", "0.5"))
 OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "500"))
 OUTBOX_RETENTION_HOURS = float(os.environ.get("OUTBOX_RETENTION_HOURS", "168"))
+# The producer's message.max.bytes: publish() refuses a bigger event, so it never reaches the relay.
+KAFKA_MESSAGE_MAX_BYTES = int(os.environ.get("KAFKA_MESSAGE_MAX_BYTES", "1000000"))
+# A delivery report comes within this time (success or failure); an outage past it is retried by the relay.
+KAFKA_DELIVERY_TIMEOUT_MS = int(os.environ.get("KAFKA_DELIVERY_TIMEOUT_MS", "30000"))
+# No report for this long while the broker answers metadata: the producer is replaced (new producer id).
+OUTBOX_RELAY_STALL_SECONDS = float(os.environ.get("OUTBOX_RELAY_STALL_SECONDS", "10"))
+# An event the broker refuses this many times is parked (set aside) so the rest keeps flowing.
+OUTBOX_PARK_AFTER_ATTEMPTS = int(os.environ.get("OUTBOX_PARK_AFTER_ATTEMPTS", "3"))
+# /readyz: not ready when the oldest publishable event has waited longer than this, or anything is parked.
+OUTBOX_READY_MAX_AGE_SECONDS = float(os.environ.get("OUTBOX_READY_MAX_AGE_SECONDS", "30"))
 # Consumer runtime defaults (a ConsumerDefinition may override them).
 CONSUMER_MAX_ATTEMPTS = int(os.environ.get("CONSUMER_MAX_ATTEMPTS", "5"))
 CONSUMER_RETRY_BACKOFF_SECONDS = float(os.environ.get("CONSUMER_RETRY_BACKOFF_SECONDS", "0.5"))

@@ -53,6 +53,7 @@ def test_location_ping_is_two_queries_including_auth(driver_app):
 
 # auth 1 + savepoint and release 2 (the test's own transaction; BEGIN/COMMIT in production are not queries)
 # + lock the delivery with order, branch, customer, preparation, driver 1 + its items 1 + update the delivery 1
-# + outbox insert 1 + NOTIFY 1 + CurrentTrip merge 1 + driver status and its history 2 + delivery history 1.
+# + outbox insert 1 + the key's commit-order lock with the NOTIFY 1 + CurrentTrip merge 1
+# + driver status and its history 2 + delivery history 1.
 # The answer is built from the delivery already loaded.
 UPDATE_ORDER_QUERIES = 12
