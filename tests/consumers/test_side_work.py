@@ -22,7 +22,7 @@ from waffle.models import Flag, Switch
 
 from consumers.registry import get_consumer
 from consumers.runtime.lag import consumer_lag_report
-from delivery.models import DriverStatusChange, Order
+from delivery.models import DeliveryStatusChange, DriverStatusChange, Order
 from delivery.services.accounts import token_issue
 from driver_api.selectors import current_trip_drift
 from events.models import OutboxEvent
@@ -328,3 +328,37 @@ def test_an_event_without_a_preparation_broadcasts_nothing() -> None:
         event_id=uuid.uuid4(),
     )
     assert EffectRecord.objects.get(albaik_identifier="ALB-X").outcome == "skipped"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["kafka_customer_notification"], ["kafka_driver_status"], ["kafka_customer_notification", "kafka_driver_status"]],
+    ids=["notification-on", "driver-status-on", "both-on"],
+)
+def test_a_handed_over_close_is_its_own_event_and_repeats_no_other_work(
+    flags: list[str], pipeline: Any, external: Any, driver: Any, branch: Any, place_order: Any
+) -> None:
+    """WASEAT fails in the request with other work on consumers: only the waseat consumer acts on the hand-over."""
+    waseat, push = external
+    turn_on(flags, switch=False)
+    waseat.then(Reply(status=500))
+    settle = pipeline()
+    order = place_order()
+    driver_app = DriverClient(driver)
+    driver_app.execute(UPDATE_DRIVER_STATUS, status="WAITING_AT_RESTAURANT")
+    driver_app.execute(UPDATE_ORDER, albaikIdentifier=order.albaik_identifier, status="OUT_FOR_DELIVERY")
+    driver_app.execute(UPDATE_ORDER, albaikIdentifier=order.albaik_identifier, status="DELIVERED")
+    settle()
+
+    assert len(waseat.to(f"/orders/{order.albaik_identifier}/close")) == 2  # the failed try, then the consumer's
+    assert list(EffectRecord.objects.filter(kind="waseat_close", outcome="ok").values_list("path", flat=True)) == [
+        "consumer"
+    ]
+    assert [r.body["status"] for r in push.to("/notifications")] == ["assigned", "out_for_delivery", "delivered"]
+    assert list(
+        DriverStatusChange.objects.filter(driver=driver).order_by("created_at", "id").values_list("status", flat=True)
+    ) == ["driving_to_restaurant", "waiting_at_restaurant", "driving_to_customer", "available"]
+    assert DeliveryStatusChange.objects.filter(delivery__order=order, status="delivered").count() == 1
+    [handover] = OutboxEvent.objects.filter(type="waseat.close_requested")
+    assert handover.albaik_identifier == order.albaik_identifier
+    assert OutboxEvent.objects.filter(albaik_identifier=order.albaik_identifier, type="delivery.delivered").count() == 1
