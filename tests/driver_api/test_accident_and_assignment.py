@@ -72,8 +72,8 @@ def test_each_action_writes_its_own_delivery_history_row_once(
     driver_status_on_consumer, driver_app, driver, place_order, django_capture_on_commit_callbacks
 ):
     """Whichever path writes driver status, the delivery's history is written by the action itself, once."""
-    from tests.consumers.test_side_work import turn_on
     from tests.driver_api.queries import UPDATE_ORDER
+    from tests.pipeline import turn_on
 
     if driver_status_on_consumer:
         turn_on(["kafka_driver_status"], switch=False)

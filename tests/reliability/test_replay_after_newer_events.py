@@ -23,10 +23,10 @@ from driver_api.models import CurrentTrip
 from driver_api.selectors import current_trip_drift
 from events.envelope import Event
 from events.models import OutboxEvent
-from tests.consumers.test_side_work import external, turn_on  # noqa: F401  (a fixture and a helper)
 from tests.driver_api.queries import UPDATE_DRIVER_STATUS, UPDATE_ORDER
 from tests.drivers import DriverClient
 from tests.factories import order_for
+from tests.pipeline import turn_on
 from tests.processes import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
