@@ -50,7 +50,7 @@ TRIP_STATUSES = [
 def test_status_merge_ends_the_same_for_any_order_and_repetition(ending: str, data: st.DataObject) -> None:
     facts = [*TRIP_STATUSES, ending]
     order = data.draw(arrangements(len(facts)))
-    status = DeliveryStatus.ASSIGNED
+    status: str = DeliveryStatus.ASSIGNED
     for index in order:
         status = status_merge(status, facts[index])
     assert status == ending

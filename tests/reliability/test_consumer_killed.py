@@ -67,10 +67,8 @@ def test_a_killed_consumer_loses_no_notification_and_sends_none_twice(
             longitude=branch.longitude,
             items=[ItemRequest(menu_item_id=item.pk, quantity=1)],
         )
-    expected = Counter(
-        str(e) for e in OutboxEvent.objects.filter(type="trip.assigned").values_list("event_id", flat=True)
-    )
-    assert sum(expected.values()) == count
+    expected = {str(e) for e in OutboxEvent.objects.filter(type="trip.assigned").values_list("event_id", flat=True)}
+    assert len(expected) == count
     OutboxRelay().publish_pending()
 
     def keys() -> Counter[str]:

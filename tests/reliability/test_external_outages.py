@@ -35,7 +35,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def deliver_orders(count: int, *, consumer_path_flag: str) -> list[Order]:
     """`count` own-fleet orders, each assigned, picked up and delivered; the flag on for every other driver."""
-    flag = Flag.objects.create(name=consumer_path_flag, everyone=None)
+    Flag.objects.create(name=consumer_path_flag, everyone=None)
+    flag = Flag.objects.get(name=consumer_path_flag)
     branch = BranchFactory.create(latitude=21.5, longitude=39.2)
     item = MenuItemFactory.create()
     orders = []
