@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-pytest_plugins = ["tests.http_servers", "tests.drivers", "tests.kafka"]
+pytest_plugins = ["tests.http_servers", "tests.drivers", "tests.kafka", "tests.pipeline", "tests.reliability.stack"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
