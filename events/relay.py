@@ -13,7 +13,6 @@
 """
 
 import logging
-import select
 import threading
 import time
 import zlib
@@ -60,7 +59,8 @@ class LeaderLock:
         if not self.supported:
             return True
         if self._raw is None:
-            raw = connection.get_new_connection(connection.get_connection_params())
+            # Its own session, outside the pool: the lock and the LISTEN live as long as it does.
+            raw = connection.Database.connect(**connection.get_connection_params())
             raw.autocommit = True
             self._raw = raw
         with self._raw.cursor() as cursor:
@@ -81,12 +81,10 @@ class LeaderLock:
         if self._raw is None:
             time.sleep(timeout)
             return False
-        readable, _, _ = select.select([self._raw], [], [], timeout)
-        if not readable:
-            return False
-        self._raw.poll()
-        notified = bool(self._raw.notifies)
-        self._raw.notifies.clear()
+        notified = any(True for _ in self._raw.notifies(timeout=timeout, stop_after=1))
+        if notified:  # several commits in a row wake the relay once
+            for _ in self._raw.notifies(timeout=0):
+                pass
         return notified
 
     def release(self) -> None:
