@@ -12,6 +12,8 @@ from typing import IO, TypeVar
 
 import httpx
 
+from bench.servers import CHOSEN, server_command
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
@@ -85,13 +87,9 @@ def _start(name: str, command: list[str], *, env: dict[str, str], log_path: Path
     return Child(name=name, process=process, log_path=log_path, log=log)
 
 
-def start_web(*, env: dict[str, str], port: int, workers: int, log_path: Path) -> Child:
-    """uvicorn on config.asgi:application, as docker-compose runs it; returns once /healthz answers."""
-    command = [
-        sys.executable, "-m", "uvicorn", "config.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
+def start_web(*, env: dict[str, str], port: int, workers: int, log_path: Path, server: str = CHOSEN) -> Child:
+    """The web server (`bench.servers`), as docker-compose runs it; returns once /healthz answers."""
+    command = server_command(server, port=port, workers=workers)
     child = _start("web server", command, env=env, log_path=log_path)
 
     def healthy() -> bool:

@@ -26,6 +26,10 @@ class InvalidEvent(Exception):
         return f"{self.code}: {self.message}"
 
 
+# orjson, strict like json.dumps: datetimes and dataclasses in `data` are an error, not silently encoded.
+ENCODING = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def driver_key(driver_id: int) -> str:
     return f"driver-{driver_id}"
 
@@ -81,7 +85,7 @@ class Event:
     def to_json(self) -> bytes:
         """The contract §5 envelope, UTF-8 JSON. Raises InvalidEvent when `data` is not JSON-serialisable."""
         try:
-            return orjson.dumps(self.to_document(), option=orjson.OPT_NON_STR_KEYS)
+            return orjson.dumps(self.to_document(), option=ENCODING)
         except TypeError as exc:  # orjson.JSONEncodeError
             raise InvalidEvent(f"data is not JSON-serialisable: {exc}", code="data") from exc
 

@@ -55,9 +55,7 @@ def record(result: DrillResult) -> None:
 def summarize(rows_path: Path, pytest_exit: int) -> int:
     rows = [DrillResult(**json.loads(line)) for line in rows_path.read_text().splitlines() if line.strip()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps({"pytest_exit": pytest_exit, "rows": [asdict(row) for row in rows]}, indent=2) + "\n"
-    )
+    RESULTS.write_text(json.dumps({"pytest_exit": pytest_exit, "rows": [asdict(row) for row in rows]}, indent=2) + "\n")
     widths = [max(len(c), *(len(_cell(getattr(r, c))) for r in rows)) if rows else len(c) for c in COLUMNS]
     print(" | ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))
