@@ -61,6 +61,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+if env_bool("SQL_COUNT_HEADER", False):
+    MIDDLEWARE.insert(0, "config.sql_count.SqlCountMiddleware")
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -91,7 +94,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env_bool("DB_POOL", True):
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
-            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
+            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "16")),
             "timeout": float(os.environ.get("DB_POOL_TIMEOUT_SECONDS", "10")),
         }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
