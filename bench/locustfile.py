@@ -16,8 +16,8 @@ from typing import Any
 
 import gevent
 from locust import constant, constant_throughput, events, task
-from locust.exception import StopUser
 from locust.contrib.fasthttp import FastHttpUser
+from locust.exception import StopUser
 
 from tests.driver_api.queries import CURRENT_TRIP, UPDATE_DRIVER_PROFILE, UPDATE_DRIVER_STATUS, UPDATE_ORDER
 
