@@ -80,7 +80,7 @@ def stop_all(children: list[Child]) -> None:
         child.wait_stopped()
 
 
-def _start(name: str, command: list[str], *, env: dict[str, str], log_path: Path) -> Child:
+def start_process(name: str, command: list[str], *, env: dict[str, str], log_path: Path) -> Child:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("wb")
     process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -90,7 +90,7 @@ def _start(name: str, command: list[str], *, env: dict[str, str], log_path: Path
 def start_web(*, env: dict[str, str], port: int, workers: int, log_path: Path, server: str = CHOSEN) -> Child:
     """The web server (`bench.servers`), as docker-compose runs it; returns once /healthz answers."""
     command = server_command(server, port=port, workers=workers)
-    child = _start("web server", command, env=env, log_path=log_path)
+    child = start_process("web server", command, env=env, log_path=log_path)
 
     def healthy() -> bool:
         child.check_alive()
@@ -103,7 +103,7 @@ def start_web(*, env: dict[str, str], port: int, workers: int, log_path: Path, s
 def start_broker(*, env: dict[str, str], bootstrap_file: Path, log_path: Path) -> Child:
     """The embedded broker (`python -m bench.broker`); returns once it has announced its address."""
     bootstrap_file.unlink(missing_ok=True)
-    child = _start("broker", [sys.executable, "-m", "bench.broker"], env=env, log_path=log_path)
+    child = start_process("broker", [sys.executable, "-m", "bench.broker"], env=env, log_path=log_path)
 
     def announced() -> bool:
         child.check_alive()
@@ -115,11 +115,13 @@ def start_broker(*, env: dict[str, str], bootstrap_file: Path, log_path: Path) -
 
 def start_workers(*, env: dict[str, str], consumers: list[str], liveness_dir: Path, log_dir: Path) -> list[Child]:
     """The outbox relay and one process per consumer, as docker-compose runs them; returns once all consume."""
-    children = [_start("relay", [sys.executable, "manage.py", "relay_outbox"], env=env, log_path=log_dir / "relay.log")]
+    children = [
+        start_process("relay", [sys.executable, "manage.py", "relay_outbox"], env=env, log_path=log_dir / "relay.log")
+    ]
     for name in consumers:
         (liveness_dir / f"{name}.alive").unlink(missing_ok=True)
         command = [sys.executable, "manage.py", "consume", name]
-        children.append(_start(f"consumer {name}", command, env=env, log_path=log_dir / f"consume-{name}.log"))
+        children.append(start_process(f"consumer {name}", command, env=env, log_path=log_dir / f"consume-{name}.log"))
 
     def consuming() -> bool:
         for child in children:

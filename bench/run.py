@@ -46,7 +46,7 @@ from bench.report import Row, percentile, plot, rows_as_dicts, table, write
 from bench.servers import CHOSEN
 from bench.stub import ExternalServices
 
-OUT_DIR = BASE_DIR / "var" / "bench"
+OUT_DIR = Path(os.environ.get("BENCH_OUT_DIR", BASE_DIR / "var" / "bench"))
 LOG_DIR = OUT_DIR / "logs"
 # Settings the benchmark decides for every process it runs, whatever the caller's shell holds.
 UNSET = (
@@ -98,33 +98,21 @@ def plan_from_environment() -> Plan:
     cores = os.cpu_count() or 1
     common: dict[str, Any] = {
         "rates": tuple(float(r) for r in os.environ.get("BENCH_RATES", "50,100,200").split(",")),
-        "user_rate": float(os.environ.get("BENCH_USER_RATE", "2")),
         "web_workers": int(os.environ.get("BENCH_WEB_WORKERS", str(cores))),
         "saturation_users": int(os.environ.get("BENCH_SATURATION_USERS", str(4 * cores))),
         "waseat_ms": float(os.environ.get("BENCH_WASEAT_MS", "120")),
         "push_ms": float(os.environ.get("BENCH_PUSH_MS", "60")),
     }
-    if quick:
-        return Plan(
-            quick=True,
-            seconds=3,
-            saturation_trips=40,
-            sequential_requests=100,
-            sequential_writers=10,
-            lag_trips=3,
-            outbox_events=1000,
-            **{**common, "user_rate": float(os.environ.get("BENCH_USER_RATE", "4"))},
-        )
-    return Plan(
-        quick=False,
-        seconds=30,
-        saturation_trips=300,
-        sequential_requests=1000,
-        sequential_writers=60,
-        lag_trips=20,
-        outbox_events=5000,
-        **common,
+    sizes: dict[str, float] = (
+        {"seconds": 3.0, "saturation_trips": 40, "sequential_requests": 100, "sequential_writers": 10, "lag_trips": 3}
+        | {"outbox_events": 1000, "user_rate": 4.0}
+        if quick
+        else {"seconds": 30.0, "saturation_trips": 300, "sequential_requests": 1000, "sequential_writers": 60}
+        | {"lag_trips": 20, "outbox_events": 5000, "user_rate": 2.0}
     )
+    # Each size can be set on its own, e.g. BENCH_SECONDS=60.
+    sized = {name: type(value)(os.environ.get(f"BENCH_{name.upper()}", value)) for name, value in sizes.items()}
+    return Plan(quick=quick, **{**common, **sized})
 
 
 def say(message: str) -> None:
@@ -298,6 +286,20 @@ def measure(
         burst_events=burst.events,
     )
     say("pipeline measured")
+    pipeline_settle(timeout=SETTLE_TIMEOUT)
+    from bench.stub import WASEAT_CLOSE
+    from delivery.models import Delivery, DeliveryStatus
+
+    delivered = Delivery.objects.filter(status=DeliveryStatus.DELIVERED).values_list(
+        "order__albaik_identifier", flat=True
+    )
+    checks_failed = [
+        f"{albaik}: closed in WASEAT {closes} times"
+        for albaik in delivered
+        if (closes := len(external.arrivals(WASEAT_CLOSE, albaik))) != 1
+    ]
+    pipeline["delivered_orders"] = len(delivered)
+    pipeline["checks_failed"] = checks_failed
     for group in children:
         for child in group:
             child.check_alive()
@@ -413,18 +415,19 @@ def report(plan: Plan, results: Results, *, database: str) -> int:
         "rows": rows_as_dicts(results.rows),
         "pipeline": pipeline | {"detail": results.pipeline},
         "generator": results.generator,
-        "plot": str(plot_path.relative_to(BASE_DIR)),
+        "plot": plot_path.name,
     }
     markdown = _markdown(meta=meta, plan=plan, rendered=rendered, results=results)
     json_path, markdown_path = write(OUT_DIR, results=document, markdown=markdown)
     print(rendered)
     print(_pipeline_text(results))
     print(f"\n{meta['git_commit']} · {meta['cores']} cores · {meta['mode']} run · {meta['duration_seconds']} s")
-    print(
-        f"written: {json_path.relative_to(BASE_DIR)}, {markdown_path.relative_to(BASE_DIR)}, {meta and plot_path.name}"
-    )
-    errors = sum(row.errors for row in results.rows if row.load != "saturation")
-    return 1 if errors else 0
+    print(f"written in {OUT_DIR}: {json_path.name}, {markdown_path.name}, {plot_path.name}")
+    failed = results.pipeline["checks_failed"]
+    print(f"WASEAT closes: each of {results.pipeline['delivered_orders']} delivered orders once: {not failed}")
+    if failed:
+        print(f"{len(failed)} check(s) failed:", *failed[:20], sep="\n  ", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _pipeline_text(results: Results) -> str:
