@@ -21,7 +21,7 @@ def main() -> int:
     requests = int(os.environ.get("BENCH_REQUESTS", "300"))
     database_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
     env = environment(database_url=database_url, var_dir=OUT_DIR / "embedded")
-    env.pop("SQL_COUNT_HEADER")
+    env.pop("SQL_COUNT_HEADER", None)
     database_recreate(database_url)
     for name in UNSET:
         os.environ.pop(name, None)

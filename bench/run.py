@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import django
 
@@ -45,6 +45,9 @@ from bench.processes import (
 from bench.report import Row, percentile, plot, rows_as_dicts, table, write
 from bench.servers import CHOSEN
 from bench.stub import ExternalServices
+
+if TYPE_CHECKING:
+    from bench.world import Trip
 
 OUT_DIR = Path(os.environ.get("BENCH_OUT_DIR", BASE_DIR / "var" / "bench"))
 LOG_DIR = OUT_DIR / "logs"
@@ -197,7 +200,7 @@ def measure(
     say(f"{len(trips)} trips assigned, the restaurant collecting each")
     taken = 0
 
-    def take(count: int) -> list:  # type: ignore[type-arg]
+    def take(count: int) -> list["Trip"]:
         nonlocal taken
         taken += count
         return trips[taken - count : taken]
@@ -336,7 +339,7 @@ def compared(rows: list[Row]) -> list[Row]:
     return result
 
 
-def pipeline_measure(plan: Plan, *, alone: list, external: ExternalServices, base_url: str) -> dict[str, Any]:  # type: ignore[type-arg]
+def pipeline_measure(plan: Plan, *, alone: list["Trip"], external: ExternalServices, base_url: str) -> dict[str, Any]:
     """Event written (in the committing transaction) → the consumer's dashboard broadcast and WASEAT close.
 
     Over every new-path event of the run (under load) and over `alone` trips sent one at a time.

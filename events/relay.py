@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -60,7 +61,7 @@ class LeaderLock:
             return True
         if self._raw is None:
             # Its own session, outside the pool: the lock and the LISTEN live as long as it does.
-            raw = connection.Database.connect(**connection.get_connection_params())
+            raw = psycopg.connect(**connection.get_connection_params())
             raw.autocommit = True
             self._raw = raw
         with self._raw.cursor() as cursor:

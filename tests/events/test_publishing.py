@@ -1,5 +1,6 @@
 import json
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -95,7 +96,7 @@ def test_invalid_data_raises_and_writes_nothing():
 
 @pytest.mark.django_db(transaction=True)
 def test_publish_notifies_the_relay_when_the_transaction_commits():
-    listener = connection.Database.connect(**connection.get_connection_params())
+    listener = psycopg.connect(**connection.get_connection_params())
     listener.autocommit = True
     try:
         with listener.cursor() as cursor:
