@@ -27,6 +27,7 @@ def main() -> int:
     env = environment(
         database_url=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL, var_dir=OUT_DIR / "run"
     )
+    env.pop("SQL_COUNT_HEADER", None)
     for name in UNSET:
         os.environ.pop(name, None)
     os.environ.update(env)
