@@ -231,7 +231,16 @@ def measure(
             if path == "old" and operation in {"healthz", "updateDriverProfile"}:
                 continue  # the same on both paths
             ms = [value * 1000.0 for value in values]
-            rows.append(Row.of(operation=operation, variant="sequential", load="sequential", ms=ms, path=path))
+            rows.append(
+                Row.of(
+                    operation=operation,
+                    variant="sequential",
+                    load="sequential",
+                    ms=ms,
+                    path=path,
+                    wall_seconds=sum(values),  # back to back: one request's time is the next one's wait
+                )
+            )
         pipeline_settle(timeout=SETTLE_TIMEOUT)
     say("sequential rows measured")
 
@@ -481,8 +490,8 @@ def _markdown(*, meta: dict[str, Any], plan: Plan, rendered: str, results: Resul
         f" PostgreSQL and the load generator all on this machine. WASEAT answers after {plan.waseat_ms:g} ms,"
         f" the push gateway after {plan.push_ms:g} ms.",
         f"- Load: {meta['load_generator']}. Open loop: each driver's app sends {plan.user_rate:g} req/s"
-        f" (`constant_throughput`) for {plan.seconds:g} s, the mix of one trip being 12 requests (6 currentTrip,"
-        " 2 location pings, arrival, scan, DELIVERED... see bench/locustfile.py). Saturation: "
+        f" (`constant_throughput`) for {plan.seconds:g} s, the mix of one trip being 12 requests (7 currentTrip polls,"
+        " 2 location pings, arrival, scan, DELIVERED: bench/locustfile.py). Saturation: "
         f"{plan.saturation_users} users sending updateOrder back to back.",
         "- `old` = every flag off (side work in the request), `new` = every flag on (side work in consumers);"
         " sequential rows: one client, one keep-alive connection. Latencies in ms, from request sent to answer"
