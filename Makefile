@@ -40,8 +40,9 @@ test-kafka: $(VENV)/.installed-dev
 		$(PY) -m tests.tansu $(PY) -m pytest tests/events tests/consumers tests/reliability
 
 # The performance benchmark on its own database (BENCH_DATABASE_URL, default
-# postgres://postgres@127.0.0.1:5432/delivery_bench, dropped and created at every run).
-# QUICK=1: small samples, under two minutes. Prints a table and writes var/bench/.
+# postgres://postgres@127.0.0.1:5432/delivery_bench, dropped and created at every run): the production
+# shape under locust, old and new path side by side. QUICK=1: small samples, under three minutes.
+# Prints a table and writes var/bench/ (results.json, report.md, percentiles.png).
 bench: $(VENV)/.installed-dev
 	@mkdir -p var/bench
 	QUICK=$(QUICK) $(PY) -m bench.run

@@ -71,6 +71,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+if env_bool("SQL_COUNT_HEADER", False):
+    MIDDLEWARE.insert(0, "config.sql_count.SqlCountMiddleware")
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -92,12 +95,18 @@ TEMPLATES = [
 ]
 
 # SQLite under var/ for `make run` on a fresh machine; PostgreSQL everywhere else.
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
-    )
-}
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3's pool, per process: a request borrows a connection and returns it when it ends,
+    # so no request opens one and a process never holds more than DB_POOL_MAX_SIZE (README "Connections").
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if env_bool("DB_POOL", True):
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
+            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "16")),
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT_SECONDS", "10")),
+        }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The devserver runs web, relay and consumers in one process: wait for the write lock.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -229,6 +238,8 @@ KAFKA_CONSUMER_FETCH_WAIT_MS = int(
     os.environ.get("KAFKA_CONSUMER_FETCH_WAIT_MS", "500" if KAFKA_BOOTSTRAP_SERVERS else "10")
 )
 # Outbox relay: NOTIFY wakes it on PostgreSQL; this is the polling fallback (and SQLite's only way).
+# Schema-check each event as it is written (DEBUG and the suite); consumers check every event they read.
+EVENTS_VALIDATE_ON_WRITE = env_bool("EVENTS_VALIDATE_ON_WRITE", DEBUG)
 OUTBOX_RELAY_POLL_SECONDS = float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS", "0.5"))
 OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "500"))
 OUTBOX_RETENTION_HOURS = float(os.environ.get("OUTBOX_RETENTION_HOURS", "168"))

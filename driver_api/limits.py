@@ -2,7 +2,7 @@
 
 - Before parsing: a document over `MAX_DOCUMENT_BYTES` is refused (`QUERY_TOO_COMPLEX`), as is a
   `query` that is not a string or `variables` that are not an object (`BAD_REQUEST`).
-- Validation (graphql-core rules, `EXTRA_RULES`, run with the specification's): deeper than
+- Validation (graphql-core rules, `extra_rules()`, run with the specification's): deeper than
   `MAX_DEPTH`, more than `MAX_ALIASES` aliases or a cost over `MAX_COST` (Saleor's
   `validate_query_cost` with a cost map is the model) is `QUERY_TOO_COMPLEX`; introspection
   is refused when DEBUG is off.
@@ -31,8 +31,6 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    specified_rules,
 )
 from graphql.validation.rules.custom.no_schema_introspection import NoSchemaIntrospectionCustomRule
 
@@ -137,22 +135,6 @@ class QueryComplexityRule(ASTValidationRule):
             if aliases > MAX_ALIASES * 10 or cost > MAX_COST * 10:
                 break
         return depth, aliases, cost
-
-
-class IntrospectionDisabledRule(NoSchemaIntrospectionCustomRule):
-    """`__schema` and `__type` only when DEBUG is on (`__typename` is always allowed)."""
-
-    def __init__(self, context: ValidationContext) -> None:
-        super().__init__(context)
-        self.enabled = not settings.DEBUG
-
-    def enter_field(self, node: FieldNode, *args: Any) -> None:
-        if self.enabled:
-            super().enter_field(node, *args)
-
-
-EXTRA_RULES: tuple[type[ASTValidationRule], ...] = (QueryComplexityRule, IntrospectionDisabledRule)
-VALIDATION_RULES: tuple[type[ASTValidationRule], ...] = (*specified_rules, *EXTRA_RULES)
 
 
 def extra_rules() -> tuple[type[ASTValidationRule], ...]:

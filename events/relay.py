@@ -22,7 +22,6 @@
 
 import contextlib
 import logging
-import select
 import threading
 import time
 import zlib
@@ -30,6 +29,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -86,7 +86,8 @@ class LeaderLock:
         if not self.supported:
             return True
         if self._raw is None:
-            raw = connection.get_new_connection(connection.get_connection_params())
+            # Its own session, outside the pool: the lock and the LISTEN live as long as it does.
+            raw = psycopg.connect(**connection.get_connection_params())
             raw.autocommit = True
             self._raw = raw
         with self._raw.cursor() as cursor:
@@ -107,12 +108,10 @@ class LeaderLock:
         if self._raw is None:
             time.sleep(timeout)
             return False
-        readable, _, _ = select.select([self._raw], [], [], timeout)
-        if not readable:
-            return False
-        self._raw.poll()
-        notified = bool(self._raw.notifies)
-        self._raw.notifies.clear()
+        notified = any(True for _ in self._raw.notifies(timeout=timeout, stop_after=1))
+        if notified:  # several commits in a row wake the relay once
+            for _ in self._raw.notifies(timeout=0):
+                pass
         return notified
 
     def release(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg2
+import psycopg
 import pytest
 
 from bench.processes import Child, start_web, start_workers, stop_all
@@ -57,8 +57,7 @@ class Cluster:
         return self.execute(sql, *params, dbname="drill")
 
     def execute(self, sql: str, *params: Any, dbname: str) -> Any:
-        db = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname)
-        db.autocommit = True
+        db = psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname, autocommit=True)
         try:
             with db.cursor() as cursor:
                 cursor.execute(sql, params)
