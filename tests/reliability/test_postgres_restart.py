@@ -61,7 +61,8 @@ class Cluster:
         try:
             with db.cursor() as cursor:
                 cursor.execute(sql, params)
-                return cursor.fetchone()[0] if cursor.description else None
+                row = cursor.fetchone() if cursor.description else None
+                return row[0] if row else None
         finally:
             db.close()
 
