@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/delivery)
 
-.PHONY: run test lint typecheck bench reliability clean
+.PHONY: run test test-kafka lint typecheck bench reliability clean
 
 $(VENV)/.installed-run: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,18 @@ test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/mypy .
 
+# The events, consumers and reliability tests against Tansu, a second Kafka-protocol broker (dev extra):
+# started on a free loopback port, stopped afterwards whatever the outcome. Its group joins take about half
+# of session.timeout.ms, hence 6 s here.
+test-kafka: $(VENV)/.installed-dev
+	@mkdir -p var
+	DATABASE_URL=$(TEST_DATABASE_URL) KAFKA_CONSUMER_SESSION_TIMEOUT_MS=6000 \
+		$(PY) -m tests.tansu $(PY) -m pytest tests/events tests/consumers tests/reliability
+
 # The performance benchmark on its own database (BENCH_DATABASE_URL, default
-# postgres://postgres@127.0.0.1:5432/delivery_bench, dropped and created at every run).
-# QUICK=1: small samples, under two minutes. Prints a table and writes var/bench/.
+# postgres://postgres@127.0.0.1:5432/delivery_bench, dropped and created at every run): the production
+# shape under locust, old and new path side by side. QUICK=1: small samples, under three minutes.
+# Prints a table and writes var/bench/ (results.json, report.md, percentiles.png).
 bench: $(VENV)/.installed-dev
 	@mkdir -p var/bench
 	QUICK=$(QUICK) $(PY) -m bench.run

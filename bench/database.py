@@ -1,8 +1,8 @@
 """The benchmark's own PostgreSQL database, dropped and created again at every run so runs are comparable."""
 
 import dj_database_url
-import psycopg2
-from psycopg2 import sql
+import psycopg
+from psycopg import sql
 
 from bench.processes import BenchError
 
@@ -19,7 +19,7 @@ def database_recreate(url: str) -> str:
         # The database is dropped at every run: never one that could hold anything else.
         raise BenchError(f"Refusing to drop database {name!r}: the benchmark's database name must contain 'bench'.")
     try:
-        connection = psycopg2.connect(
+        connection = psycopg.connect(
             dbname="postgres",
             user=params["USER"] or None,
             password=params["PASSWORD"] or None,
@@ -27,7 +27,7 @@ def database_recreate(url: str) -> str:
             port=params["PORT"] or None,
             connect_timeout=5,
         )
-    except psycopg2.OperationalError as exc:
+    except psycopg.OperationalError as exc:
         raise BenchError(f"Cannot connect to PostgreSQL at BENCH_DATABASE_URL={url}: {exc}".strip()) from exc
     connection.autocommit = True
     try:

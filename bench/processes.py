@@ -12,6 +12,8 @@ from typing import IO, TypeVar
 
 import httpx
 
+from bench.servers import CHOSEN, server_command
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
@@ -78,21 +80,17 @@ def stop_all(children: list[Child]) -> None:
         child.wait_stopped()
 
 
-def _start(name: str, command: list[str], *, env: dict[str, str], log_path: Path) -> Child:
+def start_process(name: str, command: list[str], *, env: dict[str, str], log_path: Path) -> Child:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("wb")
     process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     return Child(name=name, process=process, log_path=log_path, log=log)
 
 
-def start_web(*, env: dict[str, str], port: int, workers: int, log_path: Path) -> Child:
-    """uvicorn on config.asgi:application, as docker-compose runs it; returns once /healthz answers."""
-    command = [
-        sys.executable, "-m", "uvicorn", "config.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    child = _start("web server", command, env=env, log_path=log_path)
+def start_web(*, env: dict[str, str], port: int, workers: int, log_path: Path, server: str = CHOSEN) -> Child:
+    """The web server (`bench.servers`), as docker-compose runs it; returns once /healthz answers."""
+    command = server_command(server, port=port, workers=workers)
+    child = start_process("web server", command, env=env, log_path=log_path)
 
     def healthy() -> bool:
         child.check_alive()
@@ -105,7 +103,7 @@ def start_web(*, env: dict[str, str], port: int, workers: int, log_path: Path) -
 def start_broker(*, env: dict[str, str], bootstrap_file: Path, log_path: Path) -> Child:
     """The embedded broker (`python -m bench.broker`); returns once it has announced its address."""
     bootstrap_file.unlink(missing_ok=True)
-    child = _start("broker", [sys.executable, "-m", "bench.broker"], env=env, log_path=log_path)
+    child = start_process("broker", [sys.executable, "-m", "bench.broker"], env=env, log_path=log_path)
 
     def announced() -> bool:
         child.check_alive()
@@ -117,11 +115,13 @@ def start_broker(*, env: dict[str, str], bootstrap_file: Path, log_path: Path) -
 
 def start_workers(*, env: dict[str, str], consumers: list[str], liveness_dir: Path, log_dir: Path) -> list[Child]:
     """The outbox relay and one process per consumer, as docker-compose runs them; returns once all consume."""
-    children = [_start("relay", [sys.executable, "manage.py", "relay_outbox"], env=env, log_path=log_dir / "relay.log")]
+    children = [
+        start_process("relay", [sys.executable, "manage.py", "relay_outbox"], env=env, log_path=log_dir / "relay.log")
+    ]
     for name in consumers:
         (liveness_dir / f"{name}.alive").unlink(missing_ok=True)
         command = [sys.executable, "manage.py", "consume", name]
-        children.append(_start(f"consumer {name}", command, env=env, log_path=log_dir / f"consume-{name}.log"))
+        children.append(start_process(f"consumer {name}", command, env=env, log_path=log_dir / f"consume-{name}.log"))
 
     def consuming() -> bool:
         for child in children:

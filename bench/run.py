@@ -1,23 +1,25 @@
-"""`make bench`: the old synchronous paths against the new design, measured in one run against a real server.
+"""`make bench`: the driver API in its production shape, under an established load generator.
 
-1. `currentTrip` with `driver_current_trip_snapshot` off (assembled from normal data) and on (one
-   primary-key read of the CurrentTrip row).
-2. `updateOrder`, the scan (OUT_FOR_DELIVERY) then DELIVERED of each trip, with every flag off (push,
-   dashboard broadcast, driver status and the WASEAT close done in the request, against a stand-in for
-   WASEAT and the push gateway that answers in 20-50 ms) and with every flag on (the work moves to the
-   Kafka consumers).
-3. The pipeline: how long after the answered request the consumers' push and WASEAT close arrive (one
-   trip at a time, and during the blocks of step 2), and how fast the outbox relay and a consumer drain
-   a burst of events.
+Shape: the chosen web server (`bench.servers.CHOSEN`, as many workers as cores), the outbox relay
+and each consumer as separate processes, the embedded Kafka-protocol broker, PostgreSQL, and a local
+WASEAT and push gateway answering after 120 ms and 60 ms (`BENCH_WASEAT_MS`, `BENCH_PUSH_MS`).
+Flags are per driver, so the old path (every flag off) and the new path (every flag on) run against
+the same server in the same run, on separate drivers.
 
-The web server, the relay, each consumer and the embedded broker run as separate processes, as
-docker-compose runs them. Flags are per driver, so both variants run on the same server in the same
-run: drivers are split into groups, one per variant, and the variants take turns in blocks (ABAB...)
-so drift on a shared machine falls on both. Sizes: `QUICK=1` (under two minutes) or the full run.
+1. Sequential rows: one client, one keep-alive connection: `healthz` (the server's floor),
+   `currentTrip`, a location ping (`updateDriverProfile`) and `updateOrder`, on the new path and the old.
+2. Open loop (locust, `constant_throughput` per driver): the driver mix at 50, 100 and 200 req/s,
+   old and new in turn, each run on fresh trips; the generator's own CPU is reported.
+3. Closed loop: `updateOrder` as fast as the server answers (saturation), old and new.
+4. The pipeline: event written → dashboard broadcast and → WASEAT close by the consumers, the relay's
+   and a consumer's throughput on a burst of events.
+
+`QUICK=1` runs every part with small samples, in under three minutes.
 """
 
 import datetime
 import logging
+import math
 import os
 import platform
 import sys
@@ -29,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 import django
 
 from bench.database import DEFAULT_DATABASE_URL, database_recreate
-from bench.load import DriverApps
 from bench.processes import (
     BASE_DIR,
     BenchError,
@@ -41,14 +42,14 @@ from bench.processes import (
     start_workers,
     stop_all,
 )
-from bench.report import Row, rows_as_dicts, table, write
+from bench.report import Row, percentile, plot, rows_as_dicts, table, write
+from bench.servers import CHOSEN
 from bench.stub import ExternalServices
 
 if TYPE_CHECKING:
-    from bench.outbox import BurstResult
-    from bench.scenarios import Measured, UpdateOrderResult
+    from bench.world import Trip
 
-OUT_DIR = BASE_DIR / "var" / "bench"
+OUT_DIR = Path(os.environ.get("BENCH_OUT_DIR", BASE_DIR / "var" / "bench"))
 LOG_DIR = OUT_DIR / "logs"
 # Settings the benchmark decides for every process it runs, whatever the caller's shell holds.
 UNSET = (
@@ -62,74 +63,59 @@ UNSET = (
     "PORT",
 )
 SETTLE_TIMEOUT = 300.0
-OFF_PATH, ON_PATH = "flags off: side work in the request", "flags on: side work in consumers"
-ALONE = "flags on, one trip at a time"
-LAG_ROWS = {
-    "push_scan": "consumer lag: push after OUT_FOR_DELIVERY",
-    "waseat": "consumer lag: WASEAT close after DELIVERED",
-    "push_delivered": "consumer lag: push after DELIVERED",
-}
+STEPS_PER_TRIP = 12  # bench/locustfile.py STEPS
 STARTED = time.perf_counter()
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Sample sizes. Requests and trips are per variant; each variant runs `rounds` blocks."""
-
     quick: bool
-    clients: int
-    web_workers: int
-    external_delay_ms: tuple[float, float]
-    current_trip_drivers: int
-    current_trip_rounds: int
-    current_trip_requests: int  # per block
-    current_trip_warmup: int
-    update_rounds: int
-    update_trips: int  # per block
-    update_warmup_trips: int
-    lag_trips: int  # flags on, one at a time
+    rates: tuple[float, ...]
+    seconds: float  # per open-loop run
+    user_rate: float  # requests per second of one driver's app
+    saturation_trips: int  # per variant
+    saturation_users: int
+    sequential_requests: int
+    sequential_writers: int  # trips per path: each is scanned, then delivered
+    lag_trips: int
     outbox_events: int
+    web_workers: int
+    waseat_ms: float
+    push_ms: float
+
+    def users(self, rate: float) -> int:
+        return math.ceil(rate / self.user_rate)
+
+    def mix_trips(self, rate: float) -> int:
+        """Each driver starts a trip every STEPS_PER_TRIP requests."""
+        return self.users(rate) * math.ceil(self.seconds * self.user_rate / STEPS_PER_TRIP)
 
     @property
     def trips(self) -> int:
-        per_variant = self.current_trip_drivers + self.update_warmup_trips + self.update_rounds * self.update_trips
-        return 2 * per_variant + self.lag_trips
+        per_variant = sum(self.mix_trips(rate) for rate in self.rates) + self.saturation_trips
+        return 2 * (per_variant + self.sequential_writers) + 1 + self.lag_trips
 
 
 def plan_from_environment() -> Plan:
     quick = os.environ.get("QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
-    low, _, high = os.environ.get("BENCH_EXTERNAL_DELAY_MS", "20-50").partition("-")
+    cores = os.cpu_count() or 1
     common: dict[str, Any] = {
-        "clients": int(os.environ.get("BENCH_CLIENTS", "4")),
-        "web_workers": int(os.environ.get("BENCH_WEB_WORKERS", "2")),
-        "external_delay_ms": (float(low), float(high or low)),
-        "current_trip_drivers": 8,
+        "rates": tuple(float(r) for r in os.environ.get("BENCH_RATES", "50,100,200").split(",")),
+        "web_workers": int(os.environ.get("BENCH_WEB_WORKERS", str(cores))),
+        "saturation_users": int(os.environ.get("BENCH_SATURATION_USERS", str(4 * cores))),
+        "waseat_ms": float(os.environ.get("BENCH_WASEAT_MS", "120")),
+        "push_ms": float(os.environ.get("BENCH_PUSH_MS", "60")),
     }
-    if quick:
-        return Plan(
-            quick=True,
-            current_trip_rounds=2,
-            current_trip_requests=200,
-            current_trip_warmup=40,
-            update_rounds=2,
-            update_trips=20,
-            update_warmup_trips=4,
-            lag_trips=6,
-            outbox_events=1000,
-            **common,
-        )
-    return Plan(
-        quick=False,
-        current_trip_rounds=4,
-        current_trip_requests=1200,
-        current_trip_warmup=200,
-        update_rounds=4,
-        update_trips=60,
-        update_warmup_trips=8,
-        lag_trips=20,
-        outbox_events=5000,
-        **common,
+    sizes: dict[str, float] = (
+        {"seconds": 3.0, "saturation_trips": 40, "sequential_requests": 100, "sequential_writers": 10, "lag_trips": 3}
+        | {"outbox_events": 1000, "user_rate": 4.0}
+        if quick
+        else {"seconds": 30.0, "saturation_trips": 300, "sequential_requests": 1000, "sequential_writers": 60}
+        | {"lag_trips": 20, "outbox_events": 5000, "user_rate": 2.0}
     )
+    # Each size can be set on its own, e.g. BENCH_SECONDS=60.
+    sized = {name: type(value)(os.environ.get(f"BENCH_{name.upper()}", value)) for name, value in sizes.items()}
+    return Plan(quick=quick, **{**common, **sized})
 
 
 def say(message: str) -> None:
@@ -149,6 +135,7 @@ def environment(*, database_url: str, var_dir: Path) -> dict[str, str]:
             "RAPPI_WEBHOOK_SECRET": "bench-rappi-webhook-secret",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LOG_LEVEL": "WARNING",
+            "SQL_COUNT_HEADER": "1",
         }
     )
     return env
@@ -160,9 +147,8 @@ def main() -> int:
     var_dir = OUT_DIR / "run"
     env = environment(database_url=database_url, var_dir=var_dir)
     mode = "QUICK" if plan.quick else "full"
-    say(f"{mode} run: {plan.trips} trips, {plan.clients} client threads, {plan.web_workers} web workers")
+    say(f"{mode} run: {plan.trips} trips, {CHOSEN} with {plan.web_workers} workers, rates {plan.rates}")
     database = database_recreate(database_url)
-    say(f"database {database} created")
     for name in UNSET:
         os.environ.pop(name, None)
     os.environ.update(env)
@@ -172,15 +158,11 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    say("migrated")
-
-    low, high = plan.external_delay_ms
-    external = ExternalServices(min_delay=low / 1000.0, max_delay=high / 1000.0)
+    external = ExternalServices(waseat_delay=plan.waseat_ms / 1000.0, push_delay=plan.push_ms / 1000.0)
     external.start()
     child_env = {**env, "WASEAT_BASE_URL": external.url, "WASEAT_API_KEY": "bench", "PUSH_GATEWAY_URL": external.url}
     from consumers.registry import all_consumers
 
-    # Process groups in start order; stopped in reverse (the web server, the workers, then the broker).
     children: list[list[Child]] = []
     try:
         children.append(
@@ -191,8 +173,8 @@ def main() -> int:
             start_workers(env=child_env, consumers=consumers, liveness_dir=var_dir / "consumers", log_dir=LOG_DIR)
         )
         say(f"embedded broker, outbox relay and {len(consumers)} consumers started, one process each")
-        measured = measure(plan, external=external, child_env=child_env, children=children)
-        return report(plan, measured, database=database)
+        results = measure(plan, child_env=child_env, children=children, external=external)
+        return report(plan, results, database=database)
     finally:
         for group in reversed(children):
             stop_all(group)
@@ -200,164 +182,292 @@ def main() -> int:
 
 
 @dataclass
-class Measurements:
-    current_trip: dict[str, "Measured"]
-    update_order: "UpdateOrderResult"
-    relay_latencies: list[float]
-    lags_alone: dict[str, list[float]]
-    lags_in_blocks: dict[str, list[float]]
-    burst: "BurstResult"
-    failed: list[str]
+class Results:
+    rows: list[Row]
+    generator: list[dict[str, Any]]
+    pipeline: dict[str, Any]
 
 
 def measure(
-    plan: Plan, *, external: ExternalServices, child_env: dict[str, str], children: list[list[Child]]
-) -> Measurements:
-    from bench.outbox import outbox_burst, pipeline_settle, relay_latencies
-    from bench.scenarios import effects_examine, measure_current_trip, measure_lag_alone, measure_update_order
+    plan: Plan, *, child_env: dict[str, str], children: list[list[Child]], external: ExternalServices
+) -> Results:
+    from bench.loadgen import locust_run
+    from bench.outbox import outbox_burst, pipeline_settle
+    from bench.sequential import sequential_rows
     from bench.world import flags_give, world_create
 
-    trips = world_create(trips=plan.trips)
-    say(f"{len(trips)} trips ready for pick-up")
-    # Drivers alternate between the groups, so neither variant gets, say, all the early ids.
-    current, update = trips[: 2 * plan.current_trip_drivers], trips[2 * plan.current_trip_drivers : -plan.lag_trips]
-    alone = trips[-plan.lag_trips :]
-    current_groups = {"off": current[0::2], "on": current[1::2]}
-    update_groups = {"off": update[0::2], "on": update[1::2]}
-    flags_give(snapshot_to=current_groups["on"] + update_groups["on"] + alone, kafka_to=update_groups["on"] + alone)
+    trips = world_create(trips=plan.trips, arrived=False)
+    say(f"{len(trips)} trips assigned, the restaurant collecting each")
+    taken = 0
+
+    def take(count: int) -> list["Trip"]:
+        nonlocal taken
+        taken += count
+        return trips[taken - count : taken]
+
+    reader = take(1)
+    sequential = {"new": take(plan.sequential_writers), "old": take(plan.sequential_writers)}
+    mix = {(variant, rate): take(plan.mix_trips(rate)) for rate in plan.rates for variant in ("old", "new")}
+    saturation = {variant: take(plan.saturation_trips) for variant in ("old", "new")}
+    alone = take(plan.lag_trips)
+    new_trips = reader + sequential["new"] + alone + saturation["new"]
+    new_trips += [trip for (variant, _), group in mix.items() if variant == "new" for trip in group]
+    flags_give(snapshot_to=new_trips, kafka_to=new_trips)
 
     port = free_port()
-    children.append([start_web(env=child_env, port=port, workers=plan.web_workers, log_path=LOG_DIR / "web.log")])
-    say(f"web server on 127.0.0.1:{port} (uvicorn config.asgi:application)")
-    settled = pipeline_settle(timeout=SETTLE_TIMEOUT)
-    say(f"pipeline settled after set-up ({settled:.1f} s)")
-    apps = DriverApps(base_url=f"http://127.0.0.1:{port}", clients=plan.clients)
-    try:
-        current_trip = measure_current_trip(
-            apps,
-            current_groups,
-            rounds=plan.current_trip_rounds,
-            requests=plan.current_trip_requests,
-            warmup=plan.current_trip_warmup,
-        )
-        say("currentTrip measured")
-        update_order = measure_update_order(
-            apps,
-            update_groups,
-            rounds=plan.update_rounds,
-            trips=plan.update_trips,
-            warmup=plan.update_warmup_trips,
-            settle_timeout=SETTLE_TIMEOUT,
-        )
-        say("updateOrder measured")
-        lags_alone = measure_lag_alone(apps, alone, external, timeout=SETTLE_TIMEOUT)
-        say("consumer lag measured, one trip at a time")
-    finally:
-        apps.close()
-    lags_in_blocks, failed = effects_examine(update_order, external)
+    web_log = LOG_DIR / "web.log"
+    children.append([start_web(env=child_env, port=port, workers=plan.web_workers, log_path=web_log)])
+    base_url = f"http://127.0.0.1:{port}"
+    say(f"web server on {base_url} ({CHOSEN}, {plan.web_workers} workers)")
     pipeline_settle(timeout=SETTLE_TIMEOUT)
+
+    rows: list[Row] = []
+    for path in ("new", "old"):
+        reader_trip = reader[0] if path == "new" else sequential["old"][0]
+        seconds = sequential_rows(
+            base_url=base_url, reader=reader_trip, writers=sequential[path], requests=plan.sequential_requests
+        )
+        for operation, values in seconds.items():
+            if path == "old" and operation in {"healthz", "updateDriverProfile"}:
+                continue  # the same on both paths
+            ms = [value * 1000.0 for value in values]
+            rows.append(
+                Row.of(
+                    operation=operation,
+                    variant="sequential",
+                    load="sequential",
+                    ms=ms,
+                    path=path,
+                    wall_seconds=sum(values),  # back to back: one request's time is the next one's wait
+                )
+            )
+        pipeline_settle(timeout=SETTLE_TIMEOUT)
+    say("sequential rows measured")
+
+    generator: list[dict[str, Any]] = []
+    work_dir = OUT_DIR / "locust"
+    runs = []
+    for index, rate in enumerate(plan.rates):
+        # Old and new take turns going first, so drift on a shared machine falls on both.
+        for variant in ("old", "new") if index % 2 == 0 else ("new", "old"):
+            run = locust_run(
+                base_url=base_url,
+                trips=mix[(variant, rate)],
+                variant=variant,
+                mode="mix",
+                users=plan.users(rate),
+                user_rate=plan.user_rate,
+                seconds=plan.seconds,
+                work_dir=work_dir,
+                rate=rate,
+            )
+            runs.append(run)
+            say(f"open loop {rate:g} req/s, {variant}: {len(run.samples)} requests")
+            pipeline_settle(timeout=SETTLE_TIMEOUT)
+    for variant in ("old", "new"):
+        run = locust_run(
+            base_url=base_url,
+            trips=saturation[variant],
+            variant=variant,
+            mode="saturation",
+            users=plan.saturation_users,
+            user_rate=0,
+            seconds=120,
+            work_dir=work_dir,
+        )
+        runs.append(run)
+        say(f"saturation, {variant}: {len(run.samples)} requests")
+        pipeline_settle(timeout=SETTLE_TIMEOUT)
+    for run in runs:
+        generator.append(
+            {
+                "load": run.load,
+                "variant": run.variant,
+                "cpu_seconds": round(run.generator_cpu_seconds, 2),
+                "process_seconds": round(run.process_seconds, 2),
+                "cores_used": round(run.generator_cpu_share, 2),
+            }
+        )
+        rows.extend(load_rows(run))
+
+    pipeline = pipeline_measure(plan, alone=alone, external=external, base_url=base_url)
     burst = outbox_burst(events=plan.outbox_events, drivers=trips, timeout=SETTLE_TIMEOUT)
-    say("outbox burst measured")
+    pipeline.update(
+        relay_events_per_second=round(burst.relay_events_per_second, 1),
+        consumer_events_per_second=round(burst.consumer_events_per_second, 1),
+        burst_events=burst.events,
+    )
+    say("pipeline measured")
+    pipeline_settle(timeout=SETTLE_TIMEOUT)
+    from bench.stub import WASEAT_CLOSE
+    from delivery.models import Delivery, DeliveryStatus
+
+    delivered = Delivery.objects.filter(status=DeliveryStatus.DELIVERED).values_list(
+        "order__albaik_identifier", flat=True
+    )
+    checks_failed = [
+        f"{albaik}: closed in WASEAT {closes} times"
+        for albaik in delivered
+        if (closes := len(external.arrivals(WASEAT_CLOSE, albaik))) != 1
+    ]
+    pipeline["delivered_orders"] = len(delivered)
+    pipeline["checks_failed"] = checks_failed
     for group in children:
         for child in group:
             child.check_alive()
-    return Measurements(
-        current_trip=current_trip,
-        update_order=update_order,
-        relay_latencies=relay_latencies(
-            albaik_identifiers=[trip.albaik_identifier for trip in alone],
-            event_types=["delivery.out_for_delivery", "delivery.delivered"],
-        ),
-        lags_alone=lags_alone,
-        lags_in_blocks=lags_in_blocks,
-        burst=burst,
-        failed=failed,
-    )
+    return Results(rows=compared(rows), generator=generator, pipeline=pipeline)
 
 
-def table_rows(plan: Plan, measured: Measurements) -> list[Row]:
-    """The table: each new-design row right under its baseline (flag off)."""
-    rows: list[Row] = []
-    comparisons = (
-        (
-            "currentTrip",
-            measured.current_trip,
-            "snapshot off: assembled from normal data",
-            "snapshot on: CurrentTrip row",
-        ),
-        ("updateOrder OUT_FOR_DELIVERY", measured.update_order.scans, OFF_PATH, ON_PATH),
-        ("updateOrder DELIVERED", measured.update_order.delivers, OFF_PATH, ON_PATH),
-    )
-    for operation, variants, off_label, on_label in comparisons:
-        off = Row.of(operation, off_label, variants["off"].seconds, wall_seconds=variants["off"].wall_seconds)
-        on = Row.of(operation, on_label, variants["on"].seconds, wall_seconds=variants["on"].wall_seconds, baseline=off)
-        rows.extend([off, on])
-    rows.append(Row.of("relay latency: outbox row to broker", ALONE, measured.relay_latencies))
-    for name, operation in LAG_ROWS.items():
-        rows.append(Row.of(operation, ALONE, measured.lags_alone[name]))
+def load_rows(run: Any) -> list[Row]:
+    """One row per operation of a locust run."""
+    rows = []
+    for operation in sorted({sample.operation for sample in run.samples}):
+        samples = [sample for sample in run.samples if sample.operation == operation]
         rows.append(
-            Row.of(operation, f"flags on, in the blocks of {plan.update_trips} trips", measured.lags_in_blocks[name])
+            Row.of(
+                operation=operation,
+                variant=run.variant,
+                load=run.load,
+                ms=[sample.ms for sample in samples],
+                errors=sum(sample.error for sample in samples),
+                wall_seconds=run.wall_seconds,
+                sql=[sample.sql for sample in samples if sample.sql is not None],
+            )
         )
-    burst = measured.burst
-    variant = f"{burst.events} events in one commit"
-    rows.append(Row.rate("outbox burst: relay publishes", variant, count=burst.events, seconds=burst.relay_seconds))
-    rows.append(
-        Row.rate("outbox burst: relay + normal_data", variant, count=burst.events, seconds=burst.consumer_seconds)
-    )
     return rows
 
 
-def report(plan: Plan, measured: Measurements, *, database: str) -> int:
-    """Print the table, write var/bench/results.json and report.md; 1 when a check failed."""
-    rows = table_rows(plan, measured)
-    rendered = table(rows)
+def compared(rows: list[Row]) -> list[Row]:
+    """Each new-path row carries old p50 / new p50 of the same operation and load."""
+    old = {(row.operation, row.load): row for row in rows if row.variant == "old" or row.path == "old"}
+    result = []
+    for row in rows:
+        baseline = old.get((row.operation, row.load))
+        is_new = row.variant == "new" or row.path == "new"
+        result.append(row.against(baseline) if is_new and baseline is not None else row)
+    return result
+
+
+def pipeline_measure(plan: Plan, *, alone: list["Trip"], external: ExternalServices, base_url: str) -> dict[str, Any]:
+    """Event written (in the committing transaction) → the consumer's dashboard broadcast and WASEAT close.
+
+    Over every new-path event of the run (under load) and over `alone` trips sent one at a time.
+    Both ends are timestamps the processes wrote (outbox `created_at`, the effect's record `at`).
+    """
+    import httpx
+
+    from bench.sequential import graphql
+    from events.models import OutboxEvent
+    from side_effects.models import EffectKind, EffectPath, EffectRecord
+    from tests.driver_api.queries import UPDATE_DRIVER_STATUS, UPDATE_ORDER
+
+    def latencies(albaik_identifiers: list[str] | None, kind: str) -> list[float]:
+        records = EffectRecord.objects.filter(kind=kind, path=EffectPath.CONSUMER, event_id__isnull=False)
+        if albaik_identifiers is not None:
+            records = records.filter(albaik_identifier__in=albaik_identifiers)
+        written = dict(
+            OutboxEvent.objects.filter(event_id__in=records.values("event_id")).values_list("event_id", "created_at")
+        )
+        return [
+            (record.at - written[record.event_id]).total_seconds() * 1000.0
+            for record in records
+            if record.event_id in written
+        ]
+
+    from bench.outbox import pipeline_settle
+
+    with httpx.Client(base_url=base_url, timeout=30.0) as client:
+        for trip in alone:
+            graphql(client, trip.token, UPDATE_DRIVER_STATUS, status="WAITING_AT_RESTAURANT")
+            for status in ("OUT_FOR_DELIVERY", "DELIVERED"):
+                graphql(client, trip.token, UPDATE_ORDER, albaikIdentifier=trip.albaik_identifier, status=status)
+                pipeline_settle(timeout=SETTLE_TIMEOUT)
+    names = [trip.albaik_identifier for trip in alone]
+    result: dict[str, Any] = {}
+    for label, kind in (("dashboard", EffectKind.BROADCAST), ("waseat", EffectKind.WASEAT_CLOSE)):
+        for scope, ids in (("alone", names), ("under_load", None)):
+            values = latencies(ids, kind)
+            result[f"{label}_{scope}"] = {
+                "n": len(values),
+                "p50_ms": round(percentile(values, 50), 1) if values else None,
+                "p99_ms": round(percentile(values, 99), 1) if values else None,
+                "max_ms": round(max(values), 1) if values else None,
+            }
+    result["dashboard_p99_ms"] = result["dashboard_under_load"]["p99_ms"]
+    result["waseat_p99_ms"] = result["waseat_under_load"]["p99_ms"]
+    return result
+
+
+def report(plan: Plan, results: Results, *, database: str) -> int:
+    """Print the table, write var/bench/ (results.json, report.md, the plot)."""
+    rendered = table(results.rows)
     meta = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "cores": os.cpu_count(),
         "platform": platform.platform(),
+        "cpu": _cpu_model(),
         "python": platform.python_version(),
         "postgresql": _server_version(),
         "database": database,
+        "server": CHOSEN,
+        "web_workers": plan.web_workers,
+        "load_generator": "locust (FastHttpUser), one process on the same machine",
         "mode": "quick" if plan.quick else "full",
         "duration_seconds": round(time.perf_counter() - STARTED, 1),
     }
-    samples = {
-        "currentTrip": measured.current_trip,
-        "updateOrder OUT_FOR_DELIVERY": measured.update_order.scans,
-        "updateOrder DELIVERED": measured.update_order.delivers,
+    pipeline = {
+        key: results.pipeline[key]
+        for key in ("relay_events_per_second", "consumer_events_per_second", "dashboard_p99_ms")
     }
-    burst = measured.burst
-    results = {
+    plot_path = plot(results.rows, OUT_DIR / "percentiles.png")
+    document = {
         "meta": meta,
         "plan": asdict(plan),
-        "rows": rows_as_dicts(rows),
-        "samples_ms": {
-            **{
-                f"{operation}/{variant}": _ms(variant_samples.seconds)
-                for operation, by_variant in samples.items()
-                for variant, variant_samples in by_variant.items()
-            },
-            "relay latency/alone": _ms(measured.relay_latencies),
-            **{f"lag {name}/alone": _ms(values) for name, values in measured.lags_alone.items()},
-            **{f"lag {name}/blocks": _ms(values) for name, values in measured.lags_in_blocks.items()},
-        },
-        "outbox_burst": asdict(burst)
-        | {
-            "relay_events_per_second": burst.relay_events_per_second,
-            "consumer_events_per_second": burst.consumer_events_per_second,
-        },
-        "checks_failed": measured.failed,
+        "rows": rows_as_dicts(results.rows),
+        "pipeline": pipeline | {"detail": results.pipeline},
+        "generator": results.generator,
+        "plot": plot_path.name,
     }
-    markdown = _markdown(meta=meta, plan=plan, rendered=rendered, failed=measured.failed)
-    json_path, markdown_path = write(OUT_DIR, results=results, markdown=markdown)
+    markdown = _markdown(meta=meta, plan=plan, rendered=rendered, results=results)
+    json_path, markdown_path = write(OUT_DIR, results=document, markdown=markdown)
     print(rendered)
+    print(_pipeline_text(results))
     print(f"\n{meta['git_commit']} · {meta['cores']} cores · {meta['mode']} run · {meta['duration_seconds']} s")
-    print(f"written: {json_path.relative_to(BASE_DIR)}, {markdown_path.relative_to(BASE_DIR)}")
-    if measured.failed:
-        print(f"\n{len(measured.failed)} check(s) failed:", *measured.failed[:20], sep="\n  ", file=sys.stderr)
-        return 1
-    return 0
+    print(f"written in {OUT_DIR}: {json_path.name}, {markdown_path.name}, {plot_path.name}")
+    failed = results.pipeline["checks_failed"]
+    print(f"WASEAT closes: each of {results.pipeline['delivered_orders']} delivered orders once: {not failed}")
+    if failed:
+        print(f"{len(failed)} check(s) failed:", *failed[:20], sep="\n  ", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _pipeline_text(results: Results) -> str:
+    p = results.pipeline
+    lines = [
+        "",
+        "pipeline (event written → effect recorded by the consumer):",
+        *(
+            f"  {key}: n={value['n']} p50={value['p50_ms']} ms p99={value['p99_ms']} ms max={value['max_ms']} ms"
+            for key, value in p.items()
+            if isinstance(value, dict)
+        ),
+        f"  relay {p['relay_events_per_second']} events/s, relay + normal_data {p['consumer_events_per_second']}"
+        f" events/s ({p['burst_events']} events in one commit)",
+        "load generator CPU (cores busy while it ran): "
+        + ", ".join(f"{g['load']} {g['variant']} {g['cores_used']}" for g in results.generator),
+    ]
+    return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def _server_version() -> str:
@@ -369,40 +479,31 @@ def _server_version() -> str:
     return str(row[0]) if row else "unknown"
 
 
-def _ms(seconds: list[float]) -> list[float]:
-    return [round(value * 1000.0, 3) for value in seconds]
-
-
-def _markdown(*, meta: dict[str, Any], plan: Plan, rendered: str, failed: list[str]) -> str:
-    low, high = plan.external_delay_ms
+def _markdown(*, meta: dict[str, Any], plan: Plan, rendered: str, results: Results) -> str:
     lines = [
         f"# Benchmark, {meta['date']}",
         "",
-        f"- commit `{meta['git_commit']}`; {meta['cores']} cores; {meta['platform']}; Python {meta['python']};"
-        f" PostgreSQL {meta['postgresql']}",
-        f"- {meta['mode']} run in {meta['duration_seconds']} s; {plan.clients} client threads over keep-alive HTTP",
-        f"- processes as docker-compose runs them: uvicorn `config.asgi:application` ({plan.web_workers} workers,"
-        " DEBUG off), `relay_outbox`, one `consume <name>` per consumer, and the embedded Kafka-protocol broker;"
-        " all on this machine with the client and PostgreSQL",
-        f"- WASEAT and the push gateway: a local HTTP server answering after {low:.0f}-{high:.0f} ms",
-        "- both variants of each operation in the same run, in alternating blocks (flags are per driver);"
-        " latencies are the client's, from request sent to answer read",
+        f"- commit `{meta['git_commit']}`; {meta['cores']} cores ({meta['cpu']}); {meta['platform']};"
+        f" Python {meta['python']}; PostgreSQL {meta['postgresql']}",
+        f"- {meta['mode']} run in {meta['duration_seconds']} s. Web: {meta['server']} with {plan.web_workers}"
+        " workers (DEBUG off); outbox relay, one process per consumer, the embedded Kafka-protocol broker,"
+        f" PostgreSQL and the load generator all on this machine. WASEAT answers after {plan.waseat_ms:g} ms,"
+        f" the push gateway after {plan.push_ms:g} ms.",
+        f"- Load: {meta['load_generator']}. Open loop: each driver's app sends {plan.user_rate:g} req/s"
+        f" (`constant_throughput`) for {plan.seconds:g} s, the mix of one trip being 12 requests (7 currentTrip polls,"
+        " 2 location pings, arrival, scan, DELIVERED: bench/locustfile.py). Saturation: "
+        f"{plan.saturation_users} users sending updateOrder back to back.",
+        "- `old` = every flag off (side work in the request), `new` = every flag on (side work in consumers);"
+        " sequential rows: one client, one keep-alive connection. Latencies in ms, from request sent to answer"
+        " read by the client. SQL/req: statements the server ran per request (its on-commit work included).",
         "",
         rendered,
         "",
-        "- p50 speed-up = baseline (flag off) p50 / row p50; req/s ratio = row req/s / baseline req/s.",
-        "- Consumer lag: from the answered request to the consumer's request arriving at WASEAT or the push"
-        " gateway. One trip at a time, it is the pipeline's own delay; with the embedded broker most of it is"
-        " the consumer's fetch wait (librdkafka `fetch.wait.max.ms`, 500 ms by default: the mock cluster does"
-        " not answer a waiting fetch when data arrives, Kafka does). In the blocks it is mostly backlog: one"
-        " member per consumer group handles its events one by one, each external call taking"
-        f" {low:.0f}-{high:.0f} ms.",
-        "- Outbox burst: events per second from one commit to the last event published (relay) or processed"
-        " (normal_data consumer, bookkeeping only).",
+        "```",
+        _pipeline_text(results).strip(),
+        "```",
         "",
-        "Checks (each measured trip closed in WASEAT once and pushed once per status, by the path its flags"
-        f" chose): {'all passed' if not failed else f'{len(failed)} failed'}",
-        *(f"- {check}" for check in failed),
+        "![percentiles by rate](percentiles.png)",
         "",
     ]
     return "\n".join(lines)

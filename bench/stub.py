@@ -1,11 +1,11 @@
-"""WASEAT and the push gateway for the benchmark: real HTTP, answered after a production-like delay.
+"""WASEAT and the push gateway for the benchmark: real HTTP, answered after a fixed delay each
+(WASEAT 120 ms, push 60 ms by default: `BENCH_WASEAT_MS`, `BENCH_PUSH_MS`).
 
 Every request is recorded with its arrival time on the benchmark's own clock, so the time
 from an answered `updateOrder` to the external effect (consumer lag) can be measured.
 """
 
 import json
-import random
 import threading
 import time
 from collections import defaultdict
@@ -19,10 +19,9 @@ PUSH = "push"
 class ExternalServices:
     """One server for both services: `POST /orders/<id>/close` (WASEAT) and `POST /notifications` (push)."""
 
-    def __init__(self, *, min_delay: float, max_delay: float, seed: int = 7) -> None:
-        self.min_delay = min_delay
-        self.max_delay = max_delay
-        self._random = random.Random(seed)
+    def __init__(self, *, waseat_delay: float, push_delay: float) -> None:
+        self.waseat_delay = waseat_delay
+        self.push_delay = push_delay
         self._lock = threading.Lock()
         # (kind, albaik_identifier, status) -> arrival times (time.perf_counter())
         self._arrivals: dict[tuple[str, str, str], list[float]] = defaultdict(list)
@@ -55,9 +54,8 @@ class ExternalServices:
         with self._lock:
             self._arrivals[key].append(now)
 
-    def _delay(self) -> float:
-        with self._lock:
-            return self._random.uniform(self.min_delay, self.max_delay)
+    def _delay(self, path: str) -> float:
+        return self.waseat_delay if path.startswith("/orders/") else self.push_delay
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         services = self
@@ -71,7 +69,7 @@ class ExternalServices:
                 except ValueError:
                     body = None
                 services._record(self.path, body)
-                time.sleep(services._delay())
+                time.sleep(services._delay(self.path))
                 payload = b"{}"
                 try:
                     self.send_response(200)

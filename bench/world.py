@@ -42,8 +42,11 @@ class Trip:
     albaik_identifier: str
 
 
-def world_create(*, trips: int) -> list[Trip]:
-    """Create the branch, menu, customers and `trips` drivers, and give each driver a trip."""
+def world_create(*, trips: int, arrived: bool = True, prefix: str = "bench") -> list[Trip]:
+    """Create the branch, menu, customers and `trips` drivers, and give each driver a trip.
+
+    The restaurant is collecting every order; with `arrived` the driver has reported arrival too
+    (READY_TO_COLLECT), otherwise the arrival is the driver's next move."""
     latitude, longitude = BRANCH_LOCATION
     branch = Branch.objects.create(name="Bench Branch", latitude=latitude, longitude=longitude, store_id="bench-store")
     menu = [MenuItem.objects.create(sku=sku, name=name, price=price) for sku, name, price in MENU]
@@ -95,7 +98,8 @@ def world_create(*, trips: int) -> list[Trip]:
     if len(deliveries) != trips:
         raise BenchError(f"trip assignment gave {len(deliveries)} of {trips} orders a driver")
     for delivery in deliveries:
-        delivery_mark_arrived(driver=delivery.driver)
+        if arrived:
+            delivery_mark_arrived(driver=delivery.driver)
         preparation_set_status(preparation_id=delivery.order.preparation.pk, status="collecting", user=staff)
     ready = Delivery.objects.filter(is_active=True, status=DeliveryStatus.READY_TO_COLLECT).count()
     if ready != trips:

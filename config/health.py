@@ -7,7 +7,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-# Components add readiness reporters here (e.g. the broker); each returns a JSON-able dict.
+# Components add readiness reporters here (e.g. the broker); each returns a JSON-able dict,
+# with `"ready": False` when the process must not take traffic (a report without it only informs).
 readiness_reporters: dict[str, Callable[[], dict[str, Any]]] = {}
 
 
@@ -30,6 +31,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
             report[name] = reporter()
         except Exception as exc:
             report[name] = {"ok": False, "error": str(exc)}
+        if report[name].get("ready") is False:
+            ready = False
     report["status"] = "ready" if ready else "unavailable"
     return JsonResponse(report, status=200 if ready else 503)
 

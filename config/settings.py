@@ -1,10 +1,12 @@
 """One settings module, driven by the environment (see README "Configuration")."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF
 
 # Lets generic Django classes (ModelAdmin[Model], QuerySet[Model]) be subscripted at runtime.
 django_stubs_ext.monkeypatch()
@@ -27,6 +29,8 @@ if not SECRET_KEY:
         raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "").split(",") if h.strip()]
+if not DEBUG and (not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS):
+    raise RuntimeError("ALLOWED_HOSTS must name the site's hosts (not '*') when DEBUG is off")
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
@@ -37,7 +41,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "csp",
     "graphene_django",
+    "graphene_django_graphiql_static",
     "channels",
     "waffle",
     "delivery",
@@ -51,6 +59,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.metrics.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "delivery.api.request_limits.RequestLimitMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -60,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+if env_bool("SQL_COUNT_HEADER", False):
+    MIDDLEWARE.insert(0, "config.sql_count.SqlCountMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -82,12 +95,18 @@ TEMPLATES = [
 ]
 
 # SQLite under var/ for `make run` on a fresh machine; PostgreSQL everywhere else.
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
-    )
-}
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3's pool, per process: a request borrows a connection and returns it when it ends,
+    # so no request opens one and a process never holds more than DB_POOL_MAX_SIZE (README "Connections").
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if env_bool("DB_POOL", True):
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
+            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "16")),
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT_SECONDS", "10")),
+        }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The devserver runs web, relay and consumers in one process: wait for the write lock.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -96,7 +115,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # Not a rule on passwords: its `password_changed` hook revokes the user's API tokens.
+    {"NAME": "delivery.services.accounts.RevokeTokensOnPasswordChange"},
 ]
+
+# API tokens (django-rest-knox): random, stored as SHA-512 digests, one per login. No expiry unless set.
+_TOKEN_TTL_HOURS = float(os.environ.get("API_TOKEN_TTL_HOURS", "0"))
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=_TOKEN_TTL_HOURS) if _TOKEN_TTL_HOURS > 0 else None,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+# Request bodies (every endpoint): over this many bytes is 413; JSON deeper than this is 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+REQUEST_BODY_MAX_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+REQUEST_JSON_MAX_DEPTH = 64
+
+# Throttles (DRF, counted in the default cache: Redis when REDIS_URL is set, so every process shares them).
+THROTTLE_RATES = {
+    # Failed logins for one phone/username, and from one address.
+    "login_account": os.environ.get("THROTTLE_LOGIN_ACCOUNT", "10/min"),
+    "login_address": os.environ.get("THROTTLE_LOGIN_ADDRESS", "30/min"),
+    # Aggregator webhooks from one address.
+    "webhook": os.environ.get("THROTTLE_WEBHOOK", "1200/min"),
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ar", "العربية")]
@@ -119,7 +161,11 @@ LOGIN_URL = "/restaurant/login/"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
+    ),
     # Flags are cached per process for at most 5 s, so an operator's change reaches
     # every web and worker process within that time without a shared cache.
     "flags": {
@@ -150,12 +196,28 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "delivery.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Proxies in front of the app whose X-Forwarded-For may be trusted; 0 = the socket address only,
+    # so a client cannot dodge per-address throttles by inventing X-Forwarded-For.
+    "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Delivery platform REST API",
+    "DESCRIPTION": "Sessions, customer orders, the restaurant dashboard and aggregator webhooks (contract section 2).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 GRAPHENE = {
     "SCHEMA": "driver_api.schema.schema",
     "ATOMIC_MUTATIONS": False,
+    # GraphiQL keeps the `Authorization` header typed in its Headers pane across reloads.
+    "GRAPHIQL_SHOULD_PERSIST_HEADERS": True,
 }
 
 # Celery: eager (in-process) unless a Redis broker is configured.
@@ -182,9 +244,21 @@ KAFKA_CONSUMER_FETCH_WAIT_MS = int(
     os.environ.get("KAFKA_CONSUMER_FETCH_WAIT_MS", "500" if KAFKA_BOOTSTRAP_SERVERS else "10")
 )
 # Outbox relay: NOTIFY wakes it on PostgreSQL; this is the polling fallback (and SQLite's only way).
+# Schema-check each event as it is written (DEBUG and the suite); consumers check every event they read.
+EVENTS_VALIDATE_ON_WRITE = env_bool("EVENTS_VALIDATE_ON_WRITE", DEBUG)
 OUTBOX_RELAY_POLL_SECONDS = float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS", "0.5"))
 OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "500"))
 OUTBOX_RETENTION_HOURS = float(os.environ.get("OUTBOX_RETENTION_HOURS", "168"))
+# The producer's message.max.bytes: publish() refuses a bigger event, so it never reaches the relay.
+KAFKA_MESSAGE_MAX_BYTES = int(os.environ.get("KAFKA_MESSAGE_MAX_BYTES", "1000000"))
+# A delivery report comes within this time (success or failure); an outage past it is retried by the relay.
+KAFKA_DELIVERY_TIMEOUT_MS = int(os.environ.get("KAFKA_DELIVERY_TIMEOUT_MS", "30000"))
+# No report for this long while the broker answers metadata: the producer is replaced (new producer id).
+OUTBOX_RELAY_STALL_SECONDS = float(os.environ.get("OUTBOX_RELAY_STALL_SECONDS", "10"))
+# An event the broker refuses this many times is parked (set aside) so the rest keeps flowing.
+OUTBOX_PARK_AFTER_ATTEMPTS = int(os.environ.get("OUTBOX_PARK_AFTER_ATTEMPTS", "3"))
+# /readyz: not ready when the oldest publishable event has waited longer than this, or anything is parked.
+OUTBOX_READY_MAX_AGE_SECONDS = float(os.environ.get("OUTBOX_READY_MAX_AGE_SECONDS", "30"))
 # Consumer runtime defaults (a ConsumerDefinition may override them).
 CONSUMER_MAX_ATTEMPTS = int(os.environ.get("CONSUMER_MAX_ATTEMPTS", "5"))
 CONSUMER_RETRY_BACKOFF_SECONDS = float(os.environ.get("CONSUMER_RETRY_BACKOFF_SECONDS", "0.5"))
@@ -225,6 +299,11 @@ HTTP_CLIENT_BACKOFF_SECONDS = float(os.environ.get("HTTP_CLIENT_BACKOFF_SECONDS"
 
 PORT = int(os.environ.get("PORT", "8000"))
 
+# Restaurant dashboard urgency: a card turns amber, then red, at these ages; younger cards are marked new.
+DASHBOARD_AGE_WARNING_MINUTES = float(os.environ.get("DASHBOARD_AGE_WARNING_MINUTES", "10"))
+DASHBOARD_AGE_LATE_MINUTES = float(os.environ.get("DASHBOARD_AGE_LATE_MINUTES", "20"))
+DASHBOARD_NEW_ORDER_SECONDS = float(os.environ.get("DASHBOARD_NEW_ORDER_SECONDS", "90"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -239,9 +318,42 @@ LOGGING = {
     },
 }
 
+# Production (DEBUG off): cookies only over HTTPS, HSTS, and `manage.py check --deploy` clean.
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (never set this without one).
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The http->https redirect is the TLS proxy's job: health checks, the benchmark and the local compose stack
+# speak plain http to the app, and HSTS already keeps browsers on https. Set SECURE_SSL_REDIRECT=true to
+# have Django redirect too.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
+
+# Content-Security-Policy (django-csp): the dashboard loads only its own script, style and websocket.
+# GraphiQL (DEBUG only) loads its page from a CDN, so /graphql/ is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/graphql/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 # Periodic tasks: run by Celery beat in production and in-process by `devserver`.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}

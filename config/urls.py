@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
 from config import health
 from driver_api.views import DriverGraphQLView
@@ -9,6 +10,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("delivery.api.urls")),
     path("graphql/", DriverGraphQLView.as_view(), name="graphql"),
     path("restaurant/", include("restaurant.urls")),

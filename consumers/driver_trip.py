@@ -1,14 +1,13 @@
 """driver_trip: keeps the driver's CurrentTrip row current from changes made outside the driver API.
 
-`trip.assigned` builds the row from the event alone; `delivery.ready_to_collect` (the
-restaurant collecting) merges only the row's own fields. Both are no-ops when the request
-already wrote the row (`current_trip` in `handled_synchronously`), and idempotent otherwise.
+Each event carries the whole trip, so whichever event of a trip arrives first builds the row and
+the others merge only the row's own fields (times set once, status only forward): replays and
+late events change nothing newer. Events whose change the request already wrote to the row
+(`current_trip` in `handled_synchronously`) are skipped.
 """
 
-from django.utils.dateparse import parse_datetime
-
 from consumers.registry import ConsumerDefinition
-from driver_api.services import current_trip_assign, current_trip_merge
+from driver_api.services import current_trip_assign
 from events.envelope import Event
 from side_effects.deliveries import Work, left_to_consumer
 
@@ -20,15 +19,8 @@ def process_trip_assigned(event: Event) -> None:
 
 @left_to_consumer(Work.CURRENT_TRIP)
 def process_delivery_changed(event: Event) -> None:
-    delivery = event.data["delivery"]
-    current_trip_merge(
-        driver_id=event.data["driver"]["id"],
-        delivery_id=delivery["id"],
-        status=delivery["status"],
-        arrived_at=parse_datetime(delivery["arrived_at"]) if delivery.get("arrived_at") else None,
-        collecting_at=parse_datetime(delivery["collecting_at"]) if delivery.get("collecting_at") else None,
-        event_id=event.id,
-    )
+    # Every event carries the whole trip: whichever arrives first builds the row, the rest merge into it.
+    current_trip_assign(driver_id=event.data["driver"]["id"], snapshot=event.data, event_id=event.id)
 
 
 definition = ConsumerDefinition(

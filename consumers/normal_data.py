@@ -1,7 +1,9 @@
 """normal_data: normal-data writes moved out of the driver API (driver status and history).
 
 Applies the driver status an event implies (`data["driver_status"]`) with its history rows.
-Events of one driver share a partition, so they are applied in the order they happened.
+Events of one driver share a partition, so they normally arrive in the order they happened; a
+replayed dead letter or the request's own write may still interleave, so each status is applied
+only over an older one (`driver_status_record` compares the facts' times).
 """
 
 from consumers.registry import ConsumerDefinition
@@ -15,15 +17,7 @@ def process_driver_status(event: Event) -> None:
     status = event.data.get("driver_status")
     if not status:
         return
-    delivery = event.data.get("delivery")
-    driver_status_record(
-        driver_id=event.data["driver"]["id"],
-        status=status,
-        at=event.occurred_at,
-        delivery_id=delivery["id"] if delivery else None,
-        delivery_status=delivery["status"] if delivery else None,
-        event_id=event.id,
-    )
+    driver_status_record(driver_id=event.data["driver"]["id"], status=status, at=event.occurred_at, event_id=event.id)
 
 
 definition = ConsumerDefinition(

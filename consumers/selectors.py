@@ -6,7 +6,7 @@ from typing import Any
 
 from consumers.models import ProcessedEvent
 from delivery.errors import NotFound
-from delivery.models import DeliveryStatusChange, Order
+from delivery.models import DeliveryStatusChange, Order, OrderStatus
 from events.models import OutboxEvent
 from side_effects.models import EffectRecord
 
@@ -35,7 +35,8 @@ def order_timeline_get(*, albaik_identifier: str) -> dict[str, Any]:
     if order is None:
         raise NotFound(f"No order {albaik_identifier!r}.", fields={"albaik_identifier": ["Not found."]})
     entries: list[tuple[datetime, dict[str, Any]]] = [
-        (order.created_at, {"kind": "order_placed", "status": order.status, "source": order.source}),
+        # Each row says what happened at its time: when placed, every order was PLACED, whatever it is now.
+        (order.created_at, {"kind": "order_placed", "status": OrderStatus.PLACED.value, "source": order.source}),
     ]
     for change in DeliveryStatusChange.objects.filter(delivery__order=order).select_related("delivery"):
         entries.append(

@@ -3,7 +3,6 @@
 from django.contrib import admin
 
 from delivery.models import (
-    AuthToken,
     Branch,
     Bundle,
     Customer,
@@ -121,14 +120,6 @@ class DeliveryFailureAdmin(admin.ModelAdmin[DeliveryFailure]):
 class BundleAdmin(admin.ModelAdmin[Bundle]):
     list_display = ["id", "aggregator", "courier_id", "created_at"]
     search_fields = ["courier_id", "orders__albaik_identifier"]
-
-
-@admin.register(AuthToken)
-class AuthTokenAdmin(admin.ModelAdmin[AuthToken]):
-    list_display = ["user", "generation", "created_at"]
-    search_fields = ["user__username"]
-    readonly_fields = ["digest", "generation", "created_at"]
-    raw_id_fields = ["user"]
 
 
 @admin.register(DriverStatusChange)

@@ -183,6 +183,9 @@ class Order(models.Model):
     kitchen_status = models.CharField(max_length=32, blank=True, default="")
     kitchen_status_at = models.DateTimeField(null=True, blank=True)
     bundle = models.ForeignKey(Bundle, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
+    # Counts changes the dashboard shows that no preparation or delivery row records: the courier, the
+    # bundle, a reassignment (see `preparation_version`).
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -323,15 +326,3 @@ class DeliveryFailure(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.delivery_id}: {self.reason}"
-
-
-class AuthToken(models.Model):
-    """The one API token of a user, stored as a SHA-256 digest only."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_token")
-    digest = models.CharField(max_length=64, unique=True)
-    generation = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"token of user {self.user_id} (generation {self.generation})"

@@ -55,3 +55,22 @@ def check_driver_move(current: str, target: str) -> None:
 def accepts_pickup_facts(current: str) -> bool:
     """Arrival and collecting only change a delivery that has not left the restaurant."""
     return current in PICKUP_STATUSES
+
+
+# How far along each status is; the two endings share the last rank (a delivery reaches only one).
+STATUS_RANK: dict[str, int] = {
+    DeliveryStatus.ASSIGNED: 0,
+    DeliveryStatus.WAITING_AT_RESTAURANT: 1,
+    DeliveryStatus.READY_TO_COLLECT: 2,
+    DeliveryStatus.OUT_FOR_DELIVERY: 3,
+    DeliveryStatus.DELIVERED: 4,
+    DeliveryStatus.FAILED: 4,
+}
+
+
+def status_merge(current: str, incoming: str) -> str:
+    """The status after learning `incoming` while holding `current`: the one further along.
+
+    Merging facts of one delivery this way gives the same status whatever their order or repeats.
+    """
+    return incoming if STATUS_RANK[incoming] > STATUS_RANK[current] else current

@@ -37,10 +37,14 @@ class TripView:
     items: list[dict[str, Any]] = field(default_factory=list)
 
 
+# Plain SQL: the ORM would spend longer compiling this read than PostgreSQL takes to run it.
+SNAPSHOT_SQL = "SELECT * FROM driver_api_currenttrip WHERE driver_id = %s AND order_id IS NOT NULL"
+
+
 def current_trip_from_snapshot(*, driver_id: int) -> TripView | None:
     """One primary-key read of the driver's CurrentTrip row."""
-    row = CurrentTrip.objects.filter(driver_id=driver_id).first()
-    if row is None or not row.has_trip:
+    row = next(iter(CurrentTrip.objects.raw(SNAPSHOT_SQL, [driver_id])), None)
+    if row is None:
         return None
     assert row.order_id is not None
     assert row.total is not None

@@ -17,16 +17,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from delivery.models import DeliveryStatus
+from delivery.transitions import STATUS_RANK
 from driver_api.models import CurrentTrip
-
-STATUS_RANK = {
-    DeliveryStatus.ASSIGNED: 0,
-    DeliveryStatus.WAITING_AT_RESTAURANT: 1,
-    DeliveryStatus.READY_TO_COLLECT: 2,
-    DeliveryStatus.OUT_FOR_DELIVERY: 3,
-    DeliveryStatus.DELIVERED: 4,
-    DeliveryStatus.FAILED: 4,
-}
 
 
 def _dt(value: str | None) -> datetime | None:

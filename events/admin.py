@@ -7,10 +7,22 @@ from events.models import OutboxEvent
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(admin.ModelAdmin[OutboxEvent]):
-    """The outbox, unpublished events first (oldest first); read-only: only the relay writes it."""
+    """The outbox, unpublished events first (oldest first); parked events filter by `parked_at`.
 
-    list_display = ("id", "type", "key", "albaik_identifier", "created_at", "published_at", "attempts", "last_error")
-    list_filter = ("type", ("published_at", admin.EmptyFieldListFilter))
+    Read-only: only the relay writes it; `manage.py outbox_parked` retries or drops parked events."""
+
+    list_display = (
+        "id",
+        "type",
+        "key",
+        "albaik_identifier",
+        "created_at",
+        "published_at",
+        "parked_at",
+        "attempts",
+        "last_error",
+    )
+    list_filter = ("type", ("published_at", admin.EmptyFieldListFilter), ("parked_at", admin.EmptyFieldListFilter))
     search_fields = ("=event_id", "=albaik_identifier", "=key")
     ordering = (F("published_at").asc(nulls_first=True), "id")
     list_per_page = 100

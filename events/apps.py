@@ -7,6 +7,7 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         from config.health import readiness_reporters
-        from events.readiness import broker_readiness
+        from events.readiness import broker_readiness, relay_readiness
 
         readiness_reporters["broker"] = broker_readiness
+        readiness_reporters["relay"] = relay_readiness

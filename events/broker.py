@@ -65,8 +65,10 @@ def idempotent_producer_config(**overrides: Any) -> dict[str, Any]:
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": settings.KAFKA_PRODUCER_LINGER_MS,
-            # 0 = never give up: during an outage messages wait in order instead of failing.
-            "message.timeout.ms": 0,
+            # Bounded: every message gets a report; the relay resends what failed from the outbox,
+            # so a wedged producer can never hold events without saying so.
+            "message.timeout.ms": settings.KAFKA_DELIVERY_TIMEOUT_MS,
+            "message.max.bytes": settings.KAFKA_MESSAGE_MAX_BYTES,
             **overrides,
         }
     )

@@ -1,11 +1,11 @@
 """The one event envelope (contract §5): what the outbox stores and Kafka carries."""
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from jsonschema import ValidationError
 
 from events.schemas import DATA_VALIDATORS, ENVELOPE_VALIDATOR
@@ -24,6 +24,10 @@ class InvalidEvent(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+# orjson, strict like json.dumps: datetimes and dataclasses in `data` are an error, not silently encoded.
+ENCODING = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def driver_key(driver_id: int) -> str:
@@ -81,15 +85,15 @@ class Event:
     def to_json(self) -> bytes:
         """The contract §5 envelope, UTF-8 JSON. Raises InvalidEvent when `data` is not JSON-serialisable."""
         try:
-            return json.dumps(self.to_document(), ensure_ascii=False, separators=(",", ":")).encode()
-        except (TypeError, ValueError) as exc:
+            return orjson.dumps(self.to_document(), option=ENCODING)
+        except TypeError as exc:  # orjson.JSONEncodeError
             raise InvalidEvent(f"data is not JSON-serialisable: {exc}", code="data") from exc
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> "Event":
         """Decode and validate an envelope; raises InvalidEvent."""
         try:
-            document = json.loads(raw)
+            document = orjson.loads(raw)
         except (TypeError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             raise InvalidEvent(f"not a JSON document: {exc}", code="not_json") from exc
         validate_document(document)
@@ -107,7 +111,7 @@ class Event:
 def peek_event_type(raw: bytes | None) -> str | None:
     """The `type` of an envelope that may be invalid, when it can be read at all."""
     try:
-        document = json.loads(raw or b"")
+        document = orjson.loads(raw or b"")
     except (TypeError, ValueError):
         return None
     event_type = document.get("type") if isinstance(document, dict) else None

@@ -22,6 +22,8 @@ class OutboxEvent(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    # Set when the broker refused the event repeatedly: the relay skips it until it is retried or dropped.
+    parked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -29,6 +31,7 @@ class OutboxEvent(models.Model):
             # The relay's work queue and the backlog gauges read only unpublished rows.
             models.Index(fields=["id"], condition=Q(published_at__isnull=True), name="outbox_unpublished_idx"),
             models.Index(fields=["published_at"], condition=Q(published_at__isnull=False), name="outbox_published_idx"),
+            models.Index(fields=["id"], condition=Q(parked_at__isnull=False), name="outbox_parked_idx"),
         ]
 
     def __str__(self) -> str:

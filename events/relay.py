@@ -5,15 +5,23 @@
   as a fallback; SQLite has no NOTIFY, so there it polls.
 - An idempotent producer (`enable.idempotence`, `acks=all`) keeps per-partition order and
   never duplicates its own retries; events are marked published on their delivery report.
-- A broker outage never loses an event: messages wait in the producer (no delivery
-  timeout) while librdkafka reconnects with backoff, and the rows stay unpublished until
-  their reports arrive. A failed report stops production until everything in flight has
-  settled, then the relay backs off and resumes from the oldest unpublished event.
+- A broker outage never loses an event: messages wait in the producer (up to
+  `KAFKA_DELIVERY_TIMEOUT_MS`) while librdkafka reconnects with backoff, and the rows stay
+  unpublished until their reports arrive. A failed report purges what is queued behind it and
+  stops production until everything in flight has settled; then the relay backs off and resumes
+  from the oldest unpublished event, so each key's events go out again in outbox order.
+- A watchdog: when nothing in flight is acknowledged for `OUTBOX_RELAY_STALL_SECONDS` while the
+  broker answers metadata (e.g. a restarted broker that no longer knows the producer id), the
+  producer is replaced by a new one (new producer id) that resumes from the oldest unpublished
+  event. While events wait, it logs and sets `outbox_relay_waiting_seconds`.
+- Poison never blocks: an event the producer or broker refuses for what it is (size, encoding) is
+  parked after `OUTBOX_PARK_AFTER_ATTEMPTS` attempts (at once when the producer refuses it
+  locally); the relay skips parked events and everything else keeps flowing.
 - Published events are deleted after `OUTBOX_RETENTION_HOURS`.
 """
 
+import contextlib
 import logging
-import select
 import threading
 import time
 import zlib
@@ -21,7 +29,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+import psycopg
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -31,18 +40,35 @@ from events.metrics import (
     OUTBOX_BACKLOG,
     OUTBOX_DELIVERY_ERRORS,
     OUTBOX_OLDEST_AGE,
+    OUTBOX_PARKED,
     OUTBOX_PRUNED,
     OUTBOX_PUBLISHED,
     RELAY_LEADER,
+    RELAY_PRODUCER_REPLACED,
+    RELAY_WAITING,
 )
 from events.models import OutboxEvent
 from events.publishing import OUTBOX_CHANNEL
 from events.selectors import Backlog, outbox_backlog, outbox_unpublished_ids
-from events.services import outbox_mark_published, outbox_prune, outbox_record_failure
+from events.services import outbox_mark_published, outbox_park, outbox_prune, outbox_record_failure
 
 logger = logging.getLogger(__name__)
 
 LEADER_LOCK_KEY = zlib.crc32(b"events.outbox_relay")
+
+# Errors about the message itself: sending it again cannot succeed, so it is parked after a few tries.
+REFUSED = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,  # also what produce() raises over message.max.bytes
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.INVALID_MSG,  # CORRUPT_MESSAGE
+        KafkaError.INVALID_RECORD,
+        KafkaError._INVALID_ARG,
+        KafkaError._BAD_MSG,
+    }
+)
+# Reports of messages the relay itself purged (never sent, or sent by a producer being replaced).
+PURGED = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT})
 
 
 class LeaderLock:
@@ -60,7 +86,8 @@ class LeaderLock:
         if not self.supported:
             return True
         if self._raw is None:
-            raw = connection.get_new_connection(connection.get_connection_params())
+            # Its own session, outside the pool: the lock and the LISTEN live as long as it does.
+            raw = psycopg.connect(**connection.get_connection_params())
             raw.autocommit = True
             self._raw = raw
         with self._raw.cursor() as cursor:
@@ -81,12 +108,10 @@ class LeaderLock:
         if self._raw is None:
             time.sleep(timeout)
             return False
-        readable, _, _ = select.select([self._raw], [], [], timeout)
-        if not readable:
-            return False
-        self._raw.poll()
-        notified = bool(self._raw.notifies)
-        self._raw.notifies.clear()
+        notified = any(True for _ in self._raw.notifies(timeout=timeout, stop_after=1))
+        if notified:  # several commits in a row wake the relay once
+            for _ in self._raw.notifies(timeout=0):
+                pass
         return notified
 
     def release(self) -> None:
@@ -111,6 +136,8 @@ class OutboxRelay:
         batch_size: int | None = None,
         retention: timedelta | None = None,
         producer_overrides: dict[str, Any] | None = None,
+        stall_seconds: float | None = None,
+        park_after: int | None = None,
     ) -> None:
         self._bootstrap = bootstrap
         self.poll_interval = settings.OUTBOX_RELAY_POLL_SECONDS if poll_interval is None else poll_interval
@@ -119,6 +146,8 @@ class OutboxRelay:
         self.retention = timedelta(hours=settings.OUTBOX_RETENTION_HOURS) if retention is None else retention
         self.prune_interval = 600.0
         self.gauge_interval = 2.0
+        self.stall_seconds = settings.OUTBOX_RELAY_STALL_SECONDS if stall_seconds is None else stall_seconds
+        self.park_after = settings.OUTBOX_PARK_AFTER_ATTEMPTS if park_after is None else park_after
         self._producer_overrides = producer_overrides or {}
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -135,6 +164,8 @@ class OutboxRelay:
         self._next_gauges = 0.0
         self._next_prune = 0.0
         self._next_leader_check = 0.0
+        self._last_progress = 0.0  # when in flight last moved: a send from idle or any delivery report
+        self._next_stall_check = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -180,16 +211,14 @@ class OutboxRelay:
         try:
             if not self._ensure_leader():
                 raise RuntimeError("another relay holds the leader lock")
-            target = OutboxEvent.objects.filter(published_at__isnull=True).order_by("-id").values_list("id", flat=True)
-            last_id = target.first()
+            publishable = OutboxEvent.objects.filter(published_at__isnull=True, parked_at__isnull=True)
+            last_id = publishable.order_by("-id").values_list("id", flat=True).first()
             while last_id is not None and time.monotonic() < deadline:
                 if not self._settling and time.monotonic() >= self._resume_at:
                     self._produce_next_batch()
                 published += self._serve_reports(timeout=0.1)
-                if (
-                    not self._in_flight
-                    and not OutboxEvent.objects.filter(published_at__isnull=True, id__lte=last_id).exists()
-                ):
+                self._watch_in_flight()
+                if not self._in_flight and not publishable.filter(id__lte=last_id).exists():
                     break
             return published
         finally:
@@ -205,6 +234,7 @@ class OutboxRelay:
             fetched = self._produce_next_batch()
             # A full batch means more is waiting; otherwise rely on NOTIFY or the poll interval.
             self._next_fetch = now if fetched >= self.batch_size else now + self.poll_interval
+        self._watch_in_flight()
         if now >= self._next_gauges:
             self._update_gauges()
             self._next_gauges = now + self.gauge_interval
@@ -274,12 +304,21 @@ class OutboxRelay:
     def _discard_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            producer.purge()
+            with contextlib.suppress(KafkaException):  # a producer in a fatal state may raise it again
+                producer.purge()
+                producer.poll(0)  # serves the purge reports into lists cleared below
             producer.close()
+        delivered = list(self._delivered)
         self._in_flight.clear()
         self._delivered.clear()
         self._failed.clear()
         self._settling = False
+        RELAY_WAITING.set(0)
+        if delivered:  # acknowledged at the last moment: not worth publishing twice
+            try:
+                OUTBOX_PUBLISHED.inc(outbox_mark_published(ids=delivered))
+            except DatabaseError:
+                logger.warning("outbox relay: %d acknowledged event(s) will be sent again", len(delivered))
 
     def _produce_next_batch(self) -> int:
         room = self.max_in_flight - len(self._in_flight)
@@ -297,17 +336,31 @@ class OutboxRelay:
             .order_by("id")
             .values_list("id", "topic", "key", "envelope", "headers")
         )
+        if not self._in_flight:
+            self._last_progress = time.monotonic()
+        sent = 0
         for row_id, topic, key, envelope, headers in rows:
-            producer.produce(
-                topic,
-                key=key.encode(),
-                value=envelope.encode(),
-                headers=[(name, str(value).encode()) for name, value in headers.items()],
-                on_delivery=self._report_callback(row_id),
-            )
+            try:
+                producer.produce(
+                    topic,
+                    key=key.encode(),
+                    value=envelope.encode(),
+                    headers=[(name, str(value).encode()) for name, value in headers.items()],
+                    on_delivery=self._report_callback(row_id),
+                )
+            except BufferError:
+                break  # the producer's queue is full: the rest goes in a later batch, in order
+            except KafkaException as exc:
+                error = exc.args[0]
+                if error.code() not in REFUSED:
+                    raise
+                # The producer refuses it locally, every time: park it now, let the others through.
+                self._park(row_id, error)
+                continue
             self._in_flight.add(row_id)
+            sent += 1
         producer.poll(0)
-        return len(new_ids)
+        return sent
 
     def _report_callback(self, row_id: int) -> Callable[[KafkaError | None, Message], None]:
         def on_delivery(error: KafkaError | None, message: Message) -> None:
@@ -324,35 +377,111 @@ class OutboxRelay:
         else:
             logger.error("outbox relay: producer error: %s", error)
 
+    def _park(self, row_id: int, error: KafkaError) -> None:
+        if outbox_park(ids=[row_id], error=str(error)):
+            OUTBOX_PARKED.inc()
+            logger.error(
+                "outbox relay: event %d parked after the broker refused it (%s); "
+                "`manage.py outbox_parked` inspects, retries or drops it",
+                row_id,
+                error,
+            )
+
     def _serve_reports(self, *, timeout: float) -> int:
         """Let the producer run delivery callbacks, then record them; returns events published."""
+        fatal: str | None = None
         if self._producer is not None:
-            self._producer.poll(timeout)
+            try:
+                self._producer.poll(timeout)
+            except KafkaException as exc:
+                if not exc.args[0].fatal():
+                    raise
+                # e.g. UNKNOWN_PRODUCER_ID from a restarted broker: this producer id is done for.
+                fatal = f"the producer failed fatally ({exc.args[0]})"
         delivered, self._delivered = self._delivered, []
         failed, self._failed = self._failed, []
+        if delivered or failed:
+            self._last_progress = time.monotonic()
         if delivered:
             outbox_mark_published(ids=delivered)
             self._in_flight.difference_update(delivered)
             OUTBOX_PUBLISHED.inc(len(delivered))
-        if failed:
-            fatal = False
-            for row_id, error in failed:
-                outbox_record_failure(ids=[row_id], error=str(error))
-                self._in_flight.discard(row_id)
-                fatal = fatal or error.fatal()
-            OUTBOX_DELIVERY_ERRORS.inc(len(failed))
-            logger.error("outbox relay: %d delivery report(s) failed, first: %s", len(failed), failed[0][1])
+        real_failures = [(row_id, error) for row_id, error in failed if error.code() not in PURGED]
+        for row_id, _error in failed:
+            self._in_flight.discard(row_id)
+        if real_failures:
+            for row_id, error in real_failures:
+                self._record_failure(row_id, error)
+                if error.fatal():
+                    fatal = f"a delivery report was fatal ({error})"
+            OUTBOX_DELIVERY_ERRORS.inc(len(real_failures))
+            logger.error(
+                "outbox relay: %d delivery report(s) failed, first: %s", len(real_failures), real_failures[0][1]
+            )
+            if not self._settling and self._producer is not None:
+                # Nothing queued behind a failure may overtake it: drop the queue, resend it from the outbox.
+                self._producer.purge(in_queue=True, in_flight=False, blocking=False)
             self._settling = True
-            if fatal:  # the idempotent producer cannot continue; a new one gets a new producer id
-                self._discard_producer()
+        if fatal is not None:  # the idempotent producer cannot continue; a new one gets a new producer id
+            self._replace_producer(fatal)
         if self._settling and not self._in_flight:
             self._backoff = min(30.0, max(0.5, self._backoff * 2))
             self._resume_at = time.monotonic() + self._backoff
             self._settling = False
             logger.warning("outbox relay: resuming from the oldest unpublished event in %.1f s", self._backoff)
-        elif delivered and not failed:
+        elif delivered and not real_failures:
             self._backoff = 0.0
         return len(delivered)
+
+    def _record_failure(self, row_id: int, error: KafkaError) -> None:
+        refused = error.code() in REFUSED
+        if refused and OutboxEvent.objects.filter(id=row_id, attempts__gte=self.park_after - 1).exists():
+            self._park(row_id, error)
+        else:
+            outbox_record_failure(ids=[row_id], error=str(error))
+
+    # -- the watchdog ----------------------------------------------------------------------
+
+    def _watch_in_flight(self) -> None:
+        """Say when events wait for reports; replace a producer that the answering broker ignores."""
+        if not self._in_flight or self._producer is None:
+            RELAY_WAITING.set(0)
+            return
+        now = time.monotonic()
+        waited = now - self._last_progress
+        RELAY_WAITING.set(waited)
+        if waited < self.stall_seconds or now < self._next_stall_check:
+            return
+        self._next_stall_check = now + self.stall_seconds
+        if not self._broker_answers():
+            logger.warning(
+                "outbox relay: broker unreachable; %d event(s) in flight waited %.0f s for a delivery report",
+                len(self._in_flight),
+                waited,
+            )
+            return
+        self._replace_producer(f"no delivery report for {waited:.0f} s while the broker answers")
+
+    def _replace_producer(self, reason: str) -> None:
+        """Drop the producer and what it holds; a new one (new producer id) resends from the oldest unpublished."""
+        logger.error(
+            "outbox relay: %s; replacing the producer and resuming from the oldest unpublished event "
+            "(%d event(s) in flight)",
+            reason,
+            len(self._in_flight),
+        )
+        RELAY_PRODUCER_REPLACED.inc()
+        self._discard_producer()
+        self._resume_at = time.monotonic()
+        self._next_fetch = 0.0
+
+    def _broker_answers(self) -> bool:
+        assert self._producer is not None
+        try:
+            metadata = self._producer.list_topics(timeout=min(5.0, max(self.stall_seconds / 2, 1.0)))
+        except KafkaException:
+            return False
+        return bool(metadata.brokers)
 
     # -- housekeeping ----------------------------------------------------------------------
 
@@ -360,6 +489,7 @@ class OutboxRelay:
         backlog = outbox_backlog()
         OUTBOX_BACKLOG.set(backlog.size)
         OUTBOX_OLDEST_AGE.set(backlog.oldest_age_seconds)
+        OUTBOX_PARKED.set(backlog.parked)
         return backlog
 
     def _prune(self) -> None:

@@ -124,6 +124,15 @@ DRIVER_STATUS_CHANGED = _object(
     }
 )
 
+# The request could not close a delivered order in WASEAT: the waseat consumer does it (and nobody else).
+WASEAT_CLOSE_REQUESTED = _object(
+    {
+        "order": ORDER,
+        "delivery": _object({"id": INTEGER, "finished_at": OPTIONAL_DATETIME}),
+        "delivered_event_id": {"type": "string", "minLength": 1},
+    }
+)
+
 AGGREGATOR_ORDER_STATUS = _object(
     {
         "order": ORDER,
@@ -157,6 +166,7 @@ DELIVERY_EVENT_TYPES = (
 DATA_SCHEMAS: dict[tuple[str, int], Schema] = {
     **{(event_type, 1): DELIVERY_SNAPSHOT for event_type in DELIVERY_EVENT_TYPES},
     ("driver.status_changed", 1): DRIVER_STATUS_CHANGED,
+    ("waseat.close_requested", 1): WASEAT_CLOSE_REQUESTED,
     ("courier.assigned", 1): AGGREGATOR_ORDER_STATUS,
     ("courier.status_changed", 1): AGGREGATOR_ORDER_STATUS,
     ("kitchen.status_changed", 1): AGGREGATOR_ORDER_STATUS,

@@ -5,11 +5,12 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from delivery.models import FINISHED_DELIVERY_STATUSES, CourierStatus, Preparation, PreparationStatus
+from delivery.models import Preparation
 from delivery.selectors.preparations import (
-    FINISHED_ORDER_STATUSES,
     is_loaded_for_payload,
     preparation_get_for_payload,
+    preparation_state,
+    preparation_version,
 )
 
 MESSAGE_TYPE = "preparation.updated"
@@ -23,31 +24,33 @@ def branch_group(branch_id: int) -> str:
 def preparation_payload(preparation: Preparation) -> dict[str, Any]:
     """The contract §4 `preparation` object, read from normal data in at most four queries.
 
-    Besides the contract's keys it carries `branch_id`, `active` (false once the kitchen
-    is done with it) and the driver's `delivery_status`, so a page can drop finished ones.
+    `status` is the kitchen status the card shows (`preparation_state`), `version` orders
+    messages about it. Besides the contract's keys it carries `branch_id`, `active` (false
+    once the kitchen is done with it), `next_status` (the card's one action, or null) and
+    the driver's `delivery_status`.
     """
     if not is_loaded_for_payload(preparation):
         preparation = preparation_get_for_payload(preparation_id=preparation.pk)
     order = preparation.order
     deliveries: list[Any] = order.active_deliveries  # type: ignore[attr-defined]
     delivery = deliveries[0] if deliveries else None
+    state = preparation_state(preparation=preparation, order=order, delivery=delivery)
     bundle = order.bundle
-    active = (
-        preparation.status != PreparationStatus.HANDED_OVER
-        and order.status not in FINISHED_ORDER_STATUSES
-        and order.courier_status != CourierStatus.DELIVERED
-        and (delivery is None or delivery.status not in FINISHED_DELIVERY_STATUSES)
-    )
+    # A bundle lists the orders still in the kitchen; one left alone is no bundle.
+    members = [] if bundle is None else [other.albaik_identifier for other in bundle.bundle_orders]  # type: ignore[attr-defined]
     return {
         "id": preparation.pk,
+        "version": preparation_version(preparation=preparation, order=order, delivery=delivery),
         "branch_id": preparation.branch_id,
-        "status": preparation.status,
+        "status": state.status,
+        "next_status": state.next_status,
         "kind": preparation.kind,
-        "active": active,
+        "active": state.active,
         "created_at": preparation.created_at.isoformat(),
         "order": {
             "albaik_identifier": order.albaik_identifier,
             "aggregator_id": order.aggregator_id or None,
+            "aggregator": order.aggregator or None,
             "items": [{"name": item.name, "quantity": item.quantity} for item in order.items.all()],
             "total": str(order.total),
             "created_at": order.created_at.isoformat(),
@@ -69,7 +72,7 @@ def preparation_payload(preparation: Preparation) -> dict[str, Any]:
             "phone": order.courier_phone,
             "status": order.courier_status or None,
         },
-        "bundle": None if bundle is None else [other.albaik_identifier for other in bundle.bundle_orders],  # type: ignore[attr-defined]
+        "bundle": members if len(members) > 1 else None,
     }
 
 

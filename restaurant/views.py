@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
@@ -46,6 +47,11 @@ def branch_dashboard(request: HttpRequest, branch_id: int) -> HttpResponse:
         "listUrl": reverse("restaurant:branch-preparations", kwargs={"branch_id": branch.pk}),
         "updateUrl": reverse("restaurant:preparation-update", kwargs={"preparation_id": 0}),
         "serverTime": timezone.now().isoformat(),
+        "urgency": {
+            "warningMinutes": settings.DASHBOARD_AGE_WARNING_MINUTES,
+            "lateMinutes": settings.DASHBOARD_AGE_LATE_MINUTES,
+            "newSeconds": settings.DASHBOARD_NEW_ORDER_SECONDS,
+        },
         "preparations": [preparation_payload(preparation) for preparation in preparations],
         "labels": dashboard_labels(),
     }
@@ -87,8 +93,10 @@ def dashboard_labels() -> dict[str, Any]:
         },
         "kind": {"delivery": _("Delivery"), "pickup": _("Pickup")},
         "source": {"own_fleet": _("Our driver"), "aggregator": _("Aggregator")},
+        "aggregators": {"rappi": "Rappi"},
         "driver": _("Driver"),
         "courier": _("Courier"),
+        "waitingForCourier": _("Waiting for a courier"),
         "arrived": _("Arrived"),
         "notArrived": _("Not arrived yet"),
         "noDriver": _("No driver assigned yet"),
@@ -96,11 +104,14 @@ def dashboard_labels() -> dict[str, Any]:
         "cookTogetherWith": _("Cook together with {orders}"),
         "minutes": _("{n} min"),
         "justNow": _("just now"),
+        "new": _("New"),
+        "urgency": {"warning": _("Waiting long"), "late": _("Late")},
         "empty": _("No active orders. New orders appear here by themselves."),
+        "offline": _("Offline: this list may be out of date. Reconnecting…"),
         "connection": {
             "connecting": _("Connecting…"),
             "open": _("Live"),
-            "closed": _("Reconnecting…"),
+            "closed": _("Offline"),
             "forbidden": _("Not allowed: log in as staff of this branch."),
         },
         "errors": {

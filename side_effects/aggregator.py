@@ -13,9 +13,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.aggregator.bundles import order_bundle_assign
+from delivery.aggregator.bundles import bundle_mates_touch, order_bundle_assign
 from delivery.aggregator.transitions import StatusChange
 from delivery.models import CourierStatus, Order, OrderStatus
+from delivery.selectors.preparations import COURIER_STATUSES_PAST_KITCHEN
 from side_effects.base import NoSideEffect, SideEffect
 from side_effects.deliveries import Work
 from side_effects.models import EffectKind, EffectPath, EffectRecord
@@ -74,6 +75,19 @@ class CourierDeliveredSideEffect(OrderSideEffect):
         self.context.handled_synchronously.add(Work.WASEAT_CLOSE)
 
 
+class CourierTookOrderSideEffect(OrderSideEffect):
+    """The courier has the food: the card leaves the kitchen's list now, and the rest of its bundle is told."""
+
+    name = "courier_took_order"
+
+    def execute(self) -> None:
+        order = self.context.order
+        preparations_broadcast_on_commit(
+            order_ids=[order.pk, *bundle_mates_touch(order=order)], reason="courier_took_order"
+        )
+        self.context.handled_synchronously.add(Work.DASHBOARD_BROADCAST)
+
+
 Rule = Callable[[UpdateContext], bool]
 
 
@@ -81,11 +95,17 @@ def courier(status: str) -> Rule:
     return lambda context: context.transiting_to.is_courier(status)
 
 
+def courier_took_order(context: UpdateContext) -> bool:
+    change = context.transiting_to
+    return change.attribute == "courier_status" and change.status in COURIER_STATUSES_PAST_KITCHEN
+
+
 # (when, what): one line per rule.
 RULES: tuple[tuple[Rule, type[OrderSideEffect]], ...] = (
     (courier(CourierStatus.ASSIGNED), CourierAssignedSideEffect),
     (courier(CourierStatus.AT_HUB), CourierAtHubSideEffect),
     (courier(CourierStatus.DELIVERED), CourierDeliveredSideEffect),
+    (courier_took_order, CourierTookOrderSideEffect),
 )
 
 

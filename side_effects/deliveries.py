@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -89,6 +90,8 @@ class TransitionContext:
     # Set when the event is published.
     event_key: str = ""
     handled_synchronously: list[str] = field(default_factory=list)
+    # When the fact happened: the event's `occurred_at`, so both paths apply it with the same time.
+    occurred_at: datetime | None = None
 
 
 class InRequest(SideEffect[TransitionContext]):
@@ -170,9 +173,10 @@ class CustomerNotificationInRequest(InRequest):
 class WaseatCloseInRequest(InRequest):
     """Close the order in WASEAT after the request commits.
 
-    If WASEAT still fails after the client's retries, the close is not dropped: the event is
-    published again without `waseat_close` in `handled_synchronously`, so the waseat consumer
-    retries it (or dead-letters it for an operator to replay). Other consumers skip the copy.
+    If WASEAT still fails after the client's retries, the close is not dropped: a
+    `waseat.close_requested` event hands it to the waseat consumer, which retries it (or
+    dead-letters it for an operator to replay). No other consumer acts on that event, so
+    nothing else the delivered event carried is done again.
     """
 
     work = Work.WASEAT_CLOSE
@@ -184,8 +188,7 @@ class WaseatCloseInRequest(InRequest):
 
 
 def waseat_close_or_hand_over(context: TransitionContext) -> None:
-    from delivery.services.waseat import waseat_close_delivered
-    from events.publishing import publish
+    from delivery.services.waseat import waseat_close_delivered, waseat_close_hand_over
 
     order = context.snapshot["order"]
     try:
@@ -194,13 +197,7 @@ def waseat_close_or_hand_over(context: TransitionContext) -> None:
         logger.exception(
             "WASEAT close of %s failed in the request; handing it to the consumer", order["albaik_identifier"]
         )
-        with transaction.atomic():
-            publish(
-                event_type=context.event_type,
-                key=context.event_key,
-                data=context.snapshot,
-                handled_synchronously=[w for w in context.handled_synchronously if w != Work.WASEAT_CLOSE.value],
-            )
+        waseat_close_hand_over(snapshot=context.snapshot, key=context.event_key, delivered_event_id=context.event_id)
 
 
 class DriverStatusInRequest(InRequest):
@@ -210,15 +207,13 @@ class DriverStatusInRequest(InRequest):
     def execute(self) -> None:
         from delivery.services.drivers import driver_status_record
 
-        snapshot = self.context.snapshot
         if self.context.driver_status is None:
             return
-        delivery = snapshot.get("delivery")
         driver_status_record(
-            driver_id=snapshot["driver"]["id"],
+            driver_id=self.context.snapshot["driver"]["id"],
             status=self.context.driver_status,
-            delivery_id=delivery["id"] if delivery else None,
-            delivery_status=delivery["status"] if delivery else None,
+            at=self.context.occurred_at,
+            event_id=self.context.event_id,
         )
 
 
@@ -354,5 +349,6 @@ def publish_transition(context: TransitionContext, *, key: str) -> "Event":
         handled_synchronously=context.handled_synchronously,
     )
     context.event_id = event.id
+    context.occurred_at = event.occurred_at
     execute_all(remaining)
     return event

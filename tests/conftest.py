@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-pytest_plugins = ["tests.http_servers", "tests.drivers", "tests.kafka"]
+pytest_plugins = ["tests.http_servers", "tests.drivers", "tests.kafka", "tests.pipeline", "tests.reliability.stack"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -14,11 +14,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not url.startswith("postgres"):
         pytest.exit(f"The suite runs on PostgreSQL: set DATABASE_URL (got {url!r}).", returncode=2)
     import dj_database_url
-    import psycopg2
+    import psycopg
 
     params = dj_database_url.parse(url)
     try:
-        psycopg2.connect(
+        psycopg.connect(
             dbname="postgres",
             user=params["USER"] or None,
             password=params["PASSWORD"] or None,
@@ -26,7 +26,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             port=params["PORT"] or None,
             connect_timeout=5,
         ).close()
-    except psycopg2.OperationalError as exc:
+    except psycopg.OperationalError as exc:
         pytest.exit(f"Cannot connect to PostgreSQL at DATABASE_URL={url}: {exc}".strip(), returncode=2)
 
 
@@ -68,3 +68,13 @@ def _fresh_flag_cache() -> Any:
     caches["flags"].clear()
     yield
     caches["flags"].clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> Any:
+    """Throttles count in the default cache; a test must not inherit another test's failed logins."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    yield
+    caches["default"].clear()

@@ -4,7 +4,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -34,6 +34,8 @@ class RecordingServer:
     requests: list[Recorded] = field(default_factory=list)
     script: deque[Reply] = field(default_factory=deque)
     routes: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Decides the reply from the request when set (and returns a Reply); the script is used otherwise.
+    answer: Callable[[Recorded], Reply | None] | None = None
     url: str = ""
 
     def then(self, *replies: Reply) -> "RecordingServer":
@@ -53,11 +55,16 @@ def _handler(server_state: RecordingServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode(errors="replace")
-            server_state.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
+            recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
+            server_state.requests.append(recorded)
             route = server_state.routes.get((self.command, self.path.split("?")[0]))
-            reply = (
-                server_state.script.popleft() if server_state.script else Reply(body=route if route is not None else {})
-            )
+            reply = server_state.answer(recorded) if server_state.answer is not None else None
+            if reply is None:
+                reply = (
+                    server_state.script.popleft()
+                    if server_state.script
+                    else Reply(body=route if route is not None else {})
+                )
             if reply.delay:
                 time.sleep(reply.delay)
             payload = json.dumps(reply.body if reply.body is not None else {}).encode()

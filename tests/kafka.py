@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
 from django.db import connection
 
 from consumers.registry import ConsumerDefinition, register
@@ -27,8 +27,21 @@ from events.broker import EmbeddedBroker, embedded_broker_start
 from events.relay import OutboxRelay
 from events.topics import topic_name
 from tests.processes import wait_for
+from tests.tansu import BROKER_KIND_ENV, LIST_OFFSETS_LIMIT
 
 __all__ = ["KafkaTestBroker", "TCPGate", "wait_for"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On Tansu, a check that must trust end offsets is a known broker limit: expected to fail.
+
+    Not strictly: a run whose batches all hold one record passes.
+    """
+    if os.environ.get(BROKER_KIND_ENV) != "tansu":
+        return
+    for item in items:
+        if item.get_closest_marker("tansu_limit") is not None:
+            item.add_marker(pytest.mark.xfail(reason=LIST_OFFSETS_LIMIT, strict=False))
 
 
 @pytest.fixture(scope="session")
@@ -88,23 +101,36 @@ class KafkaTestBroker:
         return len(metadata.topics[topic].partitions)
 
     def read(self, topic: str, *, timeout: float = 15.0) -> list[Message]:
-        """Every message now in the topic, per partition in offset order (no consumer group)."""
-        reader = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"reader-{uuid.uuid4()}"})
+        """Every message now in the topic, per partition in offset order (no consumer group).
+
+        Each partition is read to its end-of-partition marker rather than to the end offset of
+        ListOffsets(latest), which Tansu answers wrongly after multi-record batches.
+        """
+        reader = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"reader-{uuid.uuid4()}",
+                "enable.partition.eof": True,
+                "enable.auto.commit": False,
+            }
+        )
         try:
             metadata = reader.list_topics(topic, timeout=10).topics.get(topic)
             if metadata is None or metadata.error is not None:
                 return []
-            ends = {p: reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in metadata.partitions}
-            pending = {p for p, (low, high) in ends.items() if high > low}
-            reader.assign([TopicPartition(topic, p, ends[p][0]) for p in sorted(pending)])
+            pending = set(metadata.partitions)
+            reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(pending)])
             messages: list[Message] = []
 
             def all_read() -> bool:
                 message = reader.poll(0.2)
-                if message is not None and message.error() is None:
+                if message is None:
+                    return not pending
+                error = message.error()
+                if error is None:
                     messages.append(message)
-                    if (message.offset() or 0) + 1 >= ends[message.partition() or 0][1]:
-                        pending.discard(message.partition() or 0)
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    pending.discard(message.partition() or 0)
                 return not pending
 
             if pending:

@@ -5,7 +5,7 @@ to an order while already holding other undelivered orders of the same aggregato
 those orders and this one form a bundle.
 """
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from delivery.models import Bundle, CourierStatus, Order, OrderStatus
 
@@ -53,7 +53,7 @@ def order_bundle_assign(*, order: Order) -> list[int]:
         joining = [other for other in others if other.bundle_id != bundle.pk]
         left |= {other.bundle_id for other in joining if other.bundle_id is not None}
         if joining:
-            Order.objects.filter(pk__in=[other.pk for other in joining]).update(bundle=bundle)
+            Order.objects.filter(pk__in=[other.pk for other in joining]).update(bundle=bundle, version=F("version") + 1)
             changed |= {other.pk for other in joining}
         order.bundle = bundle
     else:
@@ -74,6 +74,15 @@ def _dissolve_lone_bundles(*, bundle_ids: set[int], leaving_order_id: int) -> se
             Order.objects.filter(bundle_id=bundle_id).exclude(pk=leaving_order_id).values_list("id", flat=True)
         )
         if len(remaining) <= 1:
-            Order.objects.filter(pk__in=remaining).update(bundle=None)
+            Order.objects.filter(pk__in=remaining).update(bundle=None, version=F("version") + 1)
             dissolved |= set(remaining)
     return dissolved
+
+
+def bundle_mates_touch(*, order: Order) -> list[int]:
+    """Count a change on the other orders of `order`'s bundle (their bundle listing changed); returns their ids."""
+    if order.bundle_id is None:
+        return []
+    mates = sorted(Order.objects.filter(bundle_id=order.bundle_id).exclude(pk=order.pk).values_list("id", flat=True))
+    Order.objects.filter(pk__in=mates).update(version=F("version") + 1)
+    return mates

@@ -133,13 +133,13 @@ class FakeAggregator:
         event_time: str | None = None,
     ) -> WebhookAnswer:
         slug = "assign" if status == CourierStatus.ASSIGNED else status
-        body: dict[str, Any] = {"event_time": event_time or timezone.now().isoformat()}
+        body = webhook_body(aggregator_id=aggregator_id, event=slug, event_time=event_time)
         if slug == "assign":
             body["courier"] = courier or {"id": "courier-bob", "name": "Bob", "phone": "+966555000222"}
         return self._send_webhook(f"{aggregator_id}/couriers/{slug}/", body)
 
     def send_kitchen_event(self, aggregator_id: str, status: str, *, event_time: str | None = None) -> WebhookAnswer:
-        body = {"event_time": event_time or timezone.now().isoformat()}
+        body = webhook_body(aggregator_id=aggregator_id, event=status, event_time=event_time)
         return self._send_webhook(f"{aggregator_id}/kitchen/{status}/", body)
 
     def _send_webhook(self, path: str, body: dict[str, Any]) -> WebhookAnswer:
@@ -212,6 +212,11 @@ class FakeAggregator:
         except httpx.HTTPError as exc:
             return HTTPStatus.BAD_GATEWAY, {"error": f"the app is unreachable: {exc}"}
         return HTTPStatus.OK, {"app_status": answer.status_code, "app_body": answer.body}
+
+
+def webhook_body(*, aggregator_id: str, event: str, event_time: str | None = None) -> dict[str, Any]:
+    """The signed part every webhook repeats from its URL (`order_id`, `event`), and when it happened."""
+    return {"order_id": aggregator_id, "event": event, "event_time": event_time or timezone.now().isoformat()}
 
 
 def _handler_for(fake: FakeAggregator) -> type[BaseHTTPRequestHandler]:

@@ -1,8 +1,9 @@
 """Aggregator order transitions: courier and kitchen statuses reported by webhooks.
 
 Webhooks arrive late, twice and out of order. Each carries an `event_time`; a change is
-applied only when it is newer than the state it would change (equal means a repeat), so
-whatever order they arrive in, the newest state wins and repeats change nothing.
+applied only when it is newer than the state it would change; at an equal `event_time` the
+status further along wins (a repeat changes nothing), so whatever order they arrive in, the
+newest state wins.
 """
 
 import logging
@@ -13,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from delivery.aggregator.selectors import aggregator_order_get, status_event_data
-from delivery.aggregator.transitions import StatusChange
+from delivery.aggregator.transitions import StatusChange, status_rank
 from delivery.models import Order
 from events.envelope import order_key
 from events.publishing import publish
@@ -32,6 +33,7 @@ SAVED_FIELDS = (
     "kitchen_status",
     "kitchen_status_at",
     "bundle",
+    "version",
     "updated_at",
 )
 
@@ -79,7 +81,15 @@ class OrderService:
         """Change `order` in memory if the event is news for it; True when something changed."""
         at_field = f"{change.attribute}_at"
         current_at = getattr(order, at_field)
-        newer = current_at is None or change.event_time > current_at
+        newer = (
+            current_at is None
+            or change.event_time > current_at
+            or (
+                change.event_time == current_at
+                and status_rank(change.attribute, change.status)
+                > status_rank(change.attribute, getattr(order, change.attribute))
+            )
+        )
         if newer:
             setattr(order, change.attribute, change.status)
             setattr(order, at_field, change.event_time)
@@ -95,6 +105,7 @@ class OrderService:
         now = timezone.now()
         for order in orders:
             order.updated_at = now
+            order.version += 1  # the row is locked: counting in memory is safe
         Order.objects.bulk_update(orders, fields=list(SAVED_FIELDS))
 
 

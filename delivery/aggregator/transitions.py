@@ -22,6 +22,23 @@ COURIER_FLOW: tuple[str, ...] = (
 )
 
 
+# The aggregator's usual kitchen statuses, in order; any other slug is accepted and ranks below them.
+KITCHEN_FLOW: tuple[str, ...] = ("received", "confirmed", "preparing", "ready_for_pickup", "picked_up")
+
+FLOWS: dict[StatusProperty, tuple[str, ...]] = {COURIER_STATUS: COURIER_FLOW, KITCHEN_STATUS: KITCHEN_FLOW}
+
+
+def status_rank(attribute: StatusProperty, status: str | None) -> tuple[int, str]:
+    """How far along `status` is; breaks ties between events with the same `event_time`.
+
+    A total order (unknown slugs by name), so the winner never depends on which event arrived first.
+    """
+    flow = FLOWS[attribute]
+    if status is None:
+        return (-2, "")
+    return (flow.index(status) if status in flow else -1, status)
+
+
 @dataclass(frozen=True)
 class Courier:
     id: str

@@ -19,6 +19,7 @@ from delivery.aggregator.authentication import IsRappiAuthenticated, RappiSignat
 from delivery.aggregator.selectors import webhook_state
 from delivery.aggregator.services import aggregator_order_update
 from delivery.aggregator.transitions import COURIER_STATUS, KITCHEN_STATUS, RAPPI, StatusProperty
+from delivery.api.throttles import WebhookThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class BaseOrderEventView(ABC, viewsets.GenericViewSet):
     authentication_classes = (RappiSignatureAuthentication,)
     permission_classes = (IsRappiAuthenticated,)
     parser_classes = (WebhookJSONParser,)
+    throttle_classes = (WebhookThrottle,)
     lookup_field = "aggregator_id"
     aggregator: ClassVar[str] = RAPPI
     serializer_class: type[serializers.OrderEventSerializer]
@@ -46,6 +48,11 @@ class BaseOrderEventView(ABC, viewsets.GenericViewSet):
 
     def get_kwargs_context(self) -> dict[str, Any]:
         return {self.status_property: self.kwargs.get("status")}
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # What the signed body must repeat: the order and the event (the URL's last segment).
+        event = self.request.path_info.rstrip("/").rsplit("/", 1)[-1]
+        return {**super().get_serializer_context(), "aggregator_id": self.kwargs.get(self.lookup_field), "event": event}
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.OrderEventSerializer:
         data = kwargs.pop("data")

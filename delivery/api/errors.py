@@ -1,5 +1,6 @@
 """One exception handler for every REST endpoint: the contract's error shape."""
 
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -62,6 +63,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "unsupported_media_type"
     elif isinstance(exc, exceptions.Throttled):
         code = "throttled"
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
     else:
         code = str(getattr(exc, "default_code", "error"))
     detail = exc.detail

@@ -3,7 +3,7 @@ from django.urls import path
 from delivery.api import views
 
 urlpatterns = [
-    path("sessions/", views.SessionCreateApi.as_view(), name="session-create"),
+    path("sessions/", views.SessionApi.as_view(), name="sessions"),
     path("orders/", views.OrderCreateApi.as_view(), name="order-create"),
     path("orders/<str:albaik_identifier>/", views.OrderDetailApi.as_view(), name="order-detail"),
 ]

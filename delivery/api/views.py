@@ -3,15 +3,16 @@
 from typing import Any
 
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from delivery.errors import Forbidden
+from delivery.api.throttles import FailedLoginThrottle, LoginAccountThrottle, LoginAddressThrottle
+from delivery.errors import Forbidden, NotAuthenticated
 from delivery.models import Customer
 from delivery.selectors.orders import order_get_for_customer, order_to_json
-from delivery.services.accounts import session_create
+from delivery.services.accounts import session_create, session_end
 from delivery.services.orders import ItemRequest, order_place
 
 
@@ -22,9 +23,10 @@ def customer_of(request: Request) -> Customer:
     return customer
 
 
-class SessionCreateApi(APIView):
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
+class SessionApi(APIView):
+    """POST logs in (a new token per login); DELETE logs out (revokes the token sent)."""
+
+    login_throttles: list[FailedLoginThrottle]
 
     class InputSerializer(serializers.Serializer):
         phone = serializers.CharField(required=False, max_length=32)
@@ -36,14 +38,32 @@ class SessionCreateApi(APIView):
                 raise serializers.ValidationError({"phone": ["Give a phone (drivers, customers) or a username."]})
             return attrs
 
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
+
+    def get_throttles(self) -> list[Any]:
+        # Kept on the view: a failed login is counted after the fact, in `post`.
+        self.login_throttles = [LoginAccountThrottle(), LoginAddressThrottle()] if self.request.method == "POST" else []
+        return list(self.login_throttles)
+
+    def perform_authentication(self, request: Request) -> None:
+        # Logging in needs no token, and a stale one sent out of habit must not stop it.
+        if request.method == "DELETE":
+            super().perform_authentication(request)
+
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        session = session_create(
-            phone=data.validated_data.get("phone"),
-            username=data.validated_data.get("username"),
-            password=data.validated_data["password"],
-        )
+        try:
+            session = session_create(
+                phone=data.validated_data.get("phone"),
+                username=data.validated_data.get("username"),
+                password=data.validated_data["password"],
+            )
+        except NotAuthenticated:
+            for throttle in self.login_throttles:
+                throttle.failure()
+            raise
         return Response(
             {
                 "token": session.token,
@@ -54,6 +74,10 @@ class SessionCreateApi(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+    def delete(self, request: Request) -> Response:
+        session_end(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class OrderCreateApi(APIView):

@@ -3,10 +3,14 @@
 Every client sends through `send`: a timeout (default 5 s), retries of transient
 failures (connection errors, timeouts, 5xx, 429) with exponential backoff, and a clear
 split between transient and permanent outcomes so Kafka consumers can retry in place
-or dead-letter.
+or dead-letter. Requests go through one keep-alive `httpx.Client` per process, so a
+call to WASEAT or the push gateway does not pay a new TCP connection each time.
+Callers send after their transaction commits (`transaction.on_commit`), never inside it.
 """
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +59,29 @@ class HTTPResult:
     body: Any
 
 
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def shared_client() -> httpx.Client:
+    """The process's keep-alive client (thread-safe), created on first use, after any fork."""
+    global _client
+    if _client is None:
+        with _client_lock:
+            if _client is None:
+                _client = httpx.Client(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+    return _client
+
+
+def _forget_client() -> None:
+    # A forked child must not share the parent's sockets.
+    global _client
+    _client = None
+
+
+os.register_at_fork(after_in_child=_forget_client)
+
+
 def _is_transient(status_code: int) -> bool:
     return status_code >= 500 or status_code == 429
 
@@ -79,7 +106,7 @@ def send(
     last_error: HTTPDeliveryError | None = None
     for attempt in range(1, attempts + 1):
         try:
-            response = httpx.request(method, url, json=json, headers=headers, timeout=timeout)
+            response = shared_client().request(method, url, json=json, headers=headers, timeout=timeout)
         except httpx.TransportError as exc:  # connection refused, reset, timeout
             last_error = TransientHTTPError(f"{method} {url}: {exc.__class__.__name__}: {exc}")
         else:

@@ -1,22 +1,34 @@
 """Reads for authentication."""
 
-import hmac
-
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
-from delivery.models import AuthToken
-from delivery.services.accounts import token_digest
+MAX_TOKEN_LENGTH = 128
+
+
+def auth_token_get(*, raw_token: str) -> AuthToken | None:
+    """The live token row for `raw_token` (not expired, active user), with driver/customer joined, in one query."""
+    if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH or not raw_token.isascii():
+        return None
+    # The digest is the primary key, so the lookup is one index probe on a value the caller cannot steer.
+    # [:1], not first(): the digest is unique, and ordering would only cost compiling an ORDER BY.
+    rows = AuthToken.objects.select_related("user", "user__driver", "user__customer").filter(
+        digest=hash_token(raw_token)
+    )[:1]
+    row = next(iter(rows), None)
+    if row is None or not row.user.is_active:
+        return None
+    if row.expiry is not None and row.expiry <= timezone.now():
+        return None
+    return row
 
 
 def user_for_token(*, raw_token: str) -> AbstractBaseUser | None:
     """The active user owning `raw_token`, with driver/customer joined, in one query."""
-    if not raw_token or len(raw_token) > 128:
-        return None
-    digest = token_digest(raw_token)
-    row = AuthToken.objects.select_related("user", "user__driver", "user__customer").filter(digest=digest).first()
-    if row is None or not hmac.compare_digest(row.digest, digest) or not row.user.is_active:
-        return None
-    return row.user
+    row = auth_token_get(raw_token=raw_token)
+    return row.user if row is not None else None
 
 
 def token_from_header(header: str) -> str:

@@ -1,60 +1,55 @@
 """Sessions and API tokens.
 
-Each user has one token. It is derived from SECRET_KEY, the user id and a generation
-counter, so logging in again returns the same token (every device of a driver keeps
-working) while the database holds only its SHA-256 digest. Rotating bumps the generation.
+Tokens are django-rest-knox tokens: random, stored only as a SHA-512 digest, one per login,
+optionally expiring (`API_TOKEN_TTL_HOURS`). Logging out revokes the token in hand; a password
+change revokes every token of the user.
 """
 
-import hashlib
-import hmac
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from knox.models import AuthToken
 
 from delivery.errors import NotAuthenticated
-from delivery.models import AuthToken, Customer, Driver
+from delivery.models import Customer, Driver
 
 User = get_user_model()
 
 
-def token_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _derive_token(*, user_id: int, generation: int) -> str:
-    mac = hmac.new(settings.SECRET_KEY.encode(), f"api-token:{user_id}:{generation}".encode(), hashlib.sha256)
-    return mac.hexdigest()[:40]
-
-
 def token_issue(*, user: AbstractBaseUser) -> str:
-    """Return the user's token, creating its stored digest on first use."""
-    token_row = AuthToken.objects.filter(user_id=user.pk).only("generation", "digest").first()
-    generation = token_row.generation if token_row else 1
-    raw = _derive_token(user_id=user.pk, generation=generation)
-    if token_row is None:
-        AuthToken.objects.get_or_create(
-            user_id=user.pk, defaults={"digest": token_digest(raw), "generation": generation}
-        )
-    elif not hmac.compare_digest(token_row.digest, token_digest(raw)):
-        # SECRET_KEY changed: re-derive so the stored digest matches the issued token.
-        AuthToken.objects.filter(pk=token_row.pk).update(digest=token_digest(raw))
+    """Issue a new random token for `user` and return it; only its digest is stored."""
+    _, raw = AuthToken.objects.create(user=user)
     return raw
 
 
-@transaction.atomic
-def token_rotate(*, user: AbstractBaseUser) -> str:
-    """Invalidate the user's token and return a new one."""
-    token_row, _ = AuthToken.objects.select_for_update().get_or_create(
-        user_id=user.pk, defaults={"digest": "", "generation": 0}
-    )
-    token_row.generation += 1
-    raw = _derive_token(user_id=user.pk, generation=token_row.generation)
-    token_row.digest = token_digest(raw)
-    token_row.save(update_fields=["generation", "digest"])
-    return raw
+def token_revoke(*, token: AuthToken) -> None:
+    """Revoke one token (logging out of one device)."""
+    AuthToken.objects.filter(digest=token.digest).delete()
+
+
+def token_revoke_all(*, user_id: int) -> int:
+    """Revoke every token of a user; returns how many there were."""
+    deleted, _ = AuthToken.objects.filter(user_id=user_id).delete()
+    return deleted
+
+
+class RevokeTokensOnPasswordChange:
+    """A password 'validator' whose only job is Django's `password_changed` hook: a new password revokes tokens.
+
+    Django calls it from `AbstractBaseUser.save()` after every `set_password` (admin, `changepassword`, forms).
+    """
+
+    def validate(self, password: str, user: Any = None) -> None:
+        return None
+
+    def password_changed(self, password: str, user: Any = None) -> None:
+        if user is not None and user.pk is not None:
+            token_revoke_all(user_id=user.pk)
+
+    def get_help_text(self) -> str:
+        return ""
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class Session:
 
 
 def session_create(*, phone: str | None = None, username: str | None = None, password: str) -> Session:
-    """Log a driver or customer in by phone, or staff by username. Raises NotAuthenticated."""
+    """Log a driver or customer in by phone, or staff by username, issuing a new token. Raises NotAuthenticated."""
     user = None
     if phone:
         driver = Driver.objects.select_related("user").filter(phone=phone).first()
@@ -94,3 +89,8 @@ def session_create(*, phone: str | None = None, username: str | None = None, pas
         customer_id=customer_id,
         branch_ids=branch_ids,
     )
+
+
+def session_end(*, token: AuthToken) -> None:
+    """Log out: the token of this request stops working at once."""
+    token_revoke(token=token)

@@ -6,6 +6,7 @@ transaction, and hands the rest of the work to the side-effect strategies.
 """
 
 import uuid
+from enum import StrEnum
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +26,16 @@ from delivery.selectors.snapshots import delivery_snapshot, delivery_with_relate
 from delivery.transitions import accepts_pickup_facts, check_driver_move, pickup_status
 from side_effects.deliveries import TransitionContext, publish_transition
 
+
+class HistorySource(StrEnum):
+    """Who made a delivery's status change (`DeliveryStatusChange.source`)."""
+
+    ASSIGNMENT = "assignment"
+    DRIVER_API = "driver_api"
+    RESTAURANT = "restaurant"
+    ACCIDENT = "accident"
+
+
 # The driver's normal-data status after each of their delivery moves.
 DRIVER_STATUS_AFTER: dict[str, str] = {
     DeliveryStatus.WAITING_AT_RESTAURANT: DriverStatus.WAITING_AT_RESTAURANT,
@@ -40,10 +51,14 @@ EVENT_FOR_STATUS: dict[str, str] = {
 }
 
 
-def transition_publish(*, delivery: Delivery, context: TransitionContext, failure_reason: str | None = None) -> None:
-    """Snapshot the delivery into the event data and publish the transition with its side effects."""
+def transition_publish(
+    *, delivery: Delivery, context: TransitionContext, source: str, failure_reason: str | None = None
+) -> None:
+    """Write the action's delivery history row, snapshot the delivery into the event data and publish
+    the transition with its side effects. The one place delivery history is written: once per action."""
     from events.envelope import driver_key
 
+    DeliveryStatusChange.objects.create(delivery=delivery, status=delivery.status, source=source)
     context.snapshot = delivery_snapshot(delivery)
     if context.driver_status is not None:
         # The driver's normal-data status this change implies, for whichever path writes it.
@@ -96,7 +111,12 @@ def delivery_update_by_driver(
         driver_user=driver.user,
         driver_status=DRIVER_STATUS_AFTER[status],
     )
-    transition_publish(delivery=delivery, context=context, failure_reason=reason if status == "failed" else None)
+    transition_publish(
+        delivery=delivery,
+        context=context,
+        source=HistorySource.DRIVER_API,
+        failure_reason=reason if status == "failed" else None,
+    )
     return delivery
 
 
@@ -123,7 +143,7 @@ def delivery_mark_arrived(*, driver: Driver) -> Delivery:
         driver_user=driver.user,
         driver_status=DriverStatus.WAITING_AT_RESTAURANT,
     )
-    transition_publish(delivery=delivery, context=context)
+    transition_publish(delivery=delivery, context=context, source=HistorySource.DRIVER_API)
     return delivery
 
 
@@ -145,12 +165,11 @@ def delivery_mark_collecting(*, order_id: int) -> Delivery | None:
     delivery.status = pickup_status(arrived_at=delivery.arrived_at, collecting_at=delivery.collecting_at)
     delivery.version += 1
     delivery.save(update_fields=["collecting_at", "status", "version"])
-    DeliveryStatusChange.objects.create(delivery=delivery, status=delivery.status, source="restaurant")
     context = TransitionContext(
         event_type="delivery.ready_to_collect",
         event_id=uuid.uuid4(),
         driver_user=delivery.driver.user,
         initiated_by_driver=False,
     )
-    transition_publish(delivery=delivery, context=context)
+    transition_publish(delivery=delivery, context=context, source=HistorySource.RESTAURANT)
     return delivery

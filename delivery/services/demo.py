@@ -1,4 +1,9 @@
-"""Demo data for `make run` and manual testing. Idempotent: running it again changes nothing."""
+"""Demo data for `make run` and manual testing.
+
+Idempotent: running it again creates nothing new, except fresh API tokens for the demo drivers and
+customers (tokens are stored hashed, so printing one means issuing it; earlier ones stay valid until
+revoked). It creates no superuser: `manage.py createsuperuser` makes one with a password of your own.
+"""
 
 from decimal import Decimal
 from typing import Any
@@ -46,7 +51,6 @@ CUSTOMERS: list[dict[str, Any]] = [
     },
 ]
 STAFF_PASSWORD = "staff-pass"
-ADMIN = {"username": "admin", "password": "admin"}
 
 
 def _user(*, username: str, password: str, **extra: Any) -> Any:
@@ -59,9 +63,7 @@ def _user(*, username: str, password: str, **extra: Any) -> Any:
 
 @transaction.atomic
 def demo_seed() -> dict[str, Any]:
-    """Create (once) and describe the demo branches, menu, drivers, customers and staff."""
-    admin = _user(username=ADMIN["username"], password=ADMIN["password"], is_staff=True, is_superuser=True)
-    del admin
+    """Create (once) and describe the demo branches, menu, drivers, customers and staff, with fresh tokens."""
     branches = []
     for spec in BRANCHES:
         branch, _ = Branch.objects.get_or_create(

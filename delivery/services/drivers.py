@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from delivery.errors import InvalidTransition, ValidationFailed
@@ -11,7 +12,6 @@ from delivery.models import (
     FINISHED_DELIVERY_STATUSES,
     Delivery,
     DeliveryStatus,
-    DeliveryStatusChange,
     Driver,
     DriverStatus,
     DriverStatusChange,
@@ -35,26 +35,25 @@ def driver_status_record(
     driver_id: int,
     status: str,
     at: datetime | None = None,
-    delivery_id: int | None = None,
-    delivery_status: str | None = None,
     event_id: uuid.UUID | None = None,
-) -> None:
-    """Write normal-data driver status (current + history) and the delivery's status history.
+) -> bool:
+    """Apply a driver status fact that happened `at` (its origin's time) and append it to the history.
 
-    Called by the request (old path) or the normal_data consumer (new path). A driver who
-    becomes available gets the waiting orders once this commits.
+    Called by the request (old path) and the normal_data consumer (new path), which may lag or
+    replay: the current status only moves to a newer fact (older never overwrites newer; at an
+    equal time the greater status wins, so any order of the same facts ends the same). The
+    history row is written either way, since the fact happened. A driver who becomes available
+    gets the waiting orders once this commits. Returns whether the current status changed.
     """
     at = at or timezone.now()
-    Driver.objects.filter(pk=driver_id).update(status=status, status_changed_at=at)
+    newer = Q(status_changed_at__lt=at) | Q(status_changed_at=at, status__lt=status)
+    applied = Driver.objects.filter(newer, pk=driver_id).update(status=status, status_changed_at=at) > 0
     DriverStatusChange.objects.create(driver_id=driver_id, status=status, created_at=at, event_id=event_id)
-    if delivery_id is not None and delivery_status is not None:
-        DeliveryStatusChange.objects.create(
-            delivery_id=delivery_id, status=delivery_status, source="driver_api", created_at=at
-        )
-    if status == DriverStatus.AVAILABLE:
+    if applied and status == DriverStatus.AVAILABLE:
         from delivery.tasks import trip_assign_waiting_orders_task
 
         transaction.on_commit(lambda: trip_assign_waiting_orders_task.delay())
+    return applied
 
 
 def _open_delivery(driver: Driver) -> Delivery | None:

@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from delivery.integrations.push import PushNotification, push_backend
-from side_effects.models import EffectKind, effect_recorded, record_effect
+from side_effects.models import EffectKind, EffectRecord, effect_recorded, record_effect
 
 # Push texts by locale and delivery status; English is the fallback.
 TEXTS: dict[str, dict[str, tuple[str, str]]] = {
@@ -32,19 +32,37 @@ def notification_text(*, locale: str, status: str, albaik_identifier: str, drive
 
 
 def customer_notify(*, snapshot: dict[str, Any], path: str, idempotency_key: uuid.UUID) -> bool:
-    """Push the delivery's status to the order's customer, in their language. False if not sent."""
+    """Push the delivery's status to the order's customer, in their language. False if not sent.
+
+    Not sent when the customer has notifications off, or when a newer change of the same delivery
+    was already pushed (a replayed or late event must not tell the customer something older).
+    """
     customer = snapshot["customer"]
     order = snapshot["order"]
-    status = snapshot["delivery"]["status"]
+    delivery = snapshot["delivery"]
+    status = delivery["status"]
     albaik_identifier = order["albaik_identifier"]
+    # Which change of which delivery this is: a late copy of an older one is never pushed after a newer one.
+    version = {"delivery_id": delivery["id"], "delivery_version": delivery["version"]}
+    reason = None
     if not customer.get("user_id") or not customer.get("notify") or status not in TEXTS["en"]:
+        reason = "notifications off" if customer.get("user_id") else "no account"
+    elif EffectRecord.objects.filter(
+        albaik_identifier=albaik_identifier,
+        kind=EffectKind.NOTIFICATION,
+        outcome="ok",
+        detail__delivery_id=delivery["id"],
+        detail__delivery_version__gt=delivery["version"],
+    ).exists():
+        reason = "superseded"
+    if reason is not None:
         record_effect(
             albaik_identifier=albaik_identifier,
             kind=EffectKind.NOTIFICATION,
             path=path,
             outcome="skipped",
             event_id=idempotency_key,
-            detail={"status": status, "reason": "notifications off" if customer.get("user_id") else "no account"},
+            detail={"status": status, "reason": reason, **version},
         )
         return False
     locale = customer.get("preferred_locale") or "en"
@@ -65,7 +83,7 @@ def customer_notify(*, snapshot: dict[str, Any], path: str, idempotency_key: uui
         kind=EffectKind.NOTIFICATION,
         path=path,
         event_id=idempotency_key,
-        detail=notification.payload(),
+        detail={**notification.payload(), **version},
     ):
         push_backend().send(notification)
     return True

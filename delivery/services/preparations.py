@@ -5,17 +5,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
-from delivery.models import Preparation, PreparationStatus
-from delivery.selectors.preparations import is_valid_id, user_is_branch_staff
+from delivery.models import Delivery, Order, Preparation, PreparationStatus
+from delivery.selectors.preparations import PREPARATION_FLOW, is_valid_id, preparation_state, user_is_branch_staff
 from restaurant.broadcasts import broadcast_preparation, preparation_payload
-
-# The one order a preparation moves in; each step goes to the next status only.
-PREPARATION_FLOW: tuple[str, ...] = (
-    PreparationStatus.RECEIVED,
-    PreparationStatus.COLLECTING,
-    PreparationStatus.READY,
-    PreparationStatus.HANDED_OVER,
-)
 
 TIMESTAMP_FIELDS: dict[str, str] = {
     PreparationStatus.COLLECTING: "collecting_at",
@@ -38,9 +30,12 @@ def check_preparation_move(current: str, target: str) -> None:
 def preparation_set_status(*, preparation_id: int, status: str, user: AbstractBaseUser | AnonymousUser) -> Preparation:
     """Move a preparation one step (received → collecting → ready → handed_over); staff of its branch only.
 
+    Moves start from the status the dashboard shows (`preparation_state`): an order the
+    driver scanned or the courier took is handed over, so only repeating that is allowed.
     Repeating the current status changes nothing. Starting to collect also marks the
     order's active delivery as collecting (the driver's trip becomes READY_TO_COLLECT).
-    Open dashboards of the branch get the new state once the transaction commits.
+    Open dashboards of the branch get the new state once the transaction commits, and so
+    do the other orders of its bundle when it leaves the kitchen.
     """
     if status not in PREPARATION_FLOW:
         raise ValidationFailed(
@@ -55,8 +50,13 @@ def preparation_set_status(*, preparation_id: int, status: str, user: AbstractBa
             raise NotFound("No such preparation.")
         if not user_is_branch_staff(user=user, branch_id=preparation.branch_id):
             raise Forbidden("Only staff of this preparation's branch can change it.")
-        check_preparation_move(preparation.status, status)
-        if preparation.status == status:
+        # Preparation, then delivery, then order: the order drivers' changes lock them in, so no deadlock.
+        # Holding all three makes the payload each writer reads include every change committed before it.
+        delivery = Delivery.objects.select_for_update().filter(order_id=preparation.order_id, is_active=True).first()
+        order = Order.objects.select_for_update().get(pk=preparation.order_id)
+        shown = preparation_state(preparation=preparation, order=order, delivery=delivery).status
+        check_preparation_move(shown, status)
+        if shown == status:
             return preparation
 
         preparation.status = status
@@ -68,6 +68,13 @@ def preparation_set_status(*, preparation_id: int, status: str, user: AbstractBa
             from delivery.services.deliveries import delivery_mark_collecting
 
             delivery_mark_collecting(order_id=preparation.order_id)
+        if status == PreparationStatus.HANDED_OVER and order.bundle_id is not None:
+            from delivery.aggregator.bundles import bundle_mates_touch
+            from side_effects.aggregator import preparations_broadcast_on_commit
+
+            mates = bundle_mates_touch(order=order)
+            if mates:
+                preparations_broadcast_on_commit(order_ids=mates, reason="bundle_member_left")
 
         transaction.on_commit(lambda: _broadcast(preparation), robust=True)
     return preparation

@@ -4,11 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from delivery.integrations.waseat import CloseRequest, waseat_backend
 from delivery.models import Order
-from side_effects.models import EffectKind, EffectRecord, effect_recorded
+from side_effects.models import EffectKind, EffectPath, EffectRecord, effect_recorded
 
 
 def waseat_close(
@@ -63,5 +64,41 @@ def order_close_in_waseat(*, order_id: int, path: str, event_id: uuid.UUID | Non
         total=str(order.total),
         delivered_at=timezone.now(),
         path=path,
+        event_id=event_id,
+    )
+
+
+WASEAT_CLOSE_REQUESTED = "waseat.close_requested"
+
+
+def waseat_close_hand_over(*, snapshot: dict[str, Any], key: str, delivered_event_id: uuid.UUID) -> None:
+    """Hand a close the request could not do to the waseat consumer, as its own event.
+
+    Only the waseat consumer handles `waseat.close_requested`; the delivered event is not
+    published again, so notifications, broadcasts and history are not repeated.
+    """
+    from events.publishing import publish
+
+    delivery = snapshot["delivery"]
+    with transaction.atomic():
+        publish(
+            event_type=WASEAT_CLOSE_REQUESTED,
+            key=key,
+            data={
+                "order": snapshot["order"],
+                "delivery": {"id": delivery["id"], "finished_at": delivery.get("finished_at")},
+                "delivered_event_id": str(delivered_event_id),
+            },
+        )
+
+
+def waseat_close_requested(*, data: dict[str, Any], event_id: uuid.UUID) -> bool:
+    """The waseat consumer's half of a hand-over: close the order unless it is closed already."""
+    order = data["order"]
+    return waseat_close(
+        albaik_identifier=order["albaik_identifier"],
+        total=order["total"],
+        delivered_at=data["delivery"].get("finished_at"),
+        path=EffectPath.CONSUMER,
         event_id=event_id,
     )

@@ -6,6 +6,7 @@ import graphene
 
 from delivery.errors import ApplicationError
 from delivery.models import Driver
+from driver_api import limits
 
 GRAPHQL_CODES = {"not_found": "not_found", "invalid_transition": "invalid_transition", "validation": "validation"}
 
@@ -30,6 +31,8 @@ class DriverMutation(graphene.Mutation):
     @classmethod
     def mutate(cls, root: Any, info: Any, **arguments: Any) -> Any:
         driver: Driver = info.context.driver
+        if refused := limits.argument_errors(arguments):
+            return cls(errors=refused)
         try:
             fields = cls.perform(driver, **arguments)
         except ApplicationError as error:

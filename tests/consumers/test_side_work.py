@@ -5,129 +5,26 @@ talking to the session's Kafka-protocol broker, with WASEAT and the push gateway
 local HTTP servers and the dashboard's channel layer on the local Redis.
 """
 
-import asyncio
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.management import call_command
-from django.test import override_settings
-from rest_framework.test import APIClient
-from waffle.models import Flag, Switch
+from waffle.models import Flag
 
-from consumers.registry import get_consumer
-from consumers.runtime.lag import consumer_lag_report
-from delivery.models import DriverStatusChange, Order
-from delivery.services.accounts import token_issue
+from delivery.models import DeliveryStatusChange, DriverStatusChange, Order
 from driver_api.selectors import current_trip_drift
 from events.models import OutboxEvent
 from side_effects.models import EffectRecord
 from tests.driver_api.queries import UPDATE_DRIVER_STATUS, UPDATE_ORDER
 from tests.drivers import DriverClient
-from tests.factories import UserFactory
-from tests.http_servers import RecordingServer, Reply
-from tests.processes import wait_for
+from tests.http_servers import Reply
+from tests.pipeline import ALL_FLAGS, staff_client, turn_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SIDE_WORK_CONSUMERS = ("driver_trip", "restaurant_dashboard", "waseat", "customer_notifications", "normal_data")
-REDIS_URL = "redis://127.0.0.1:6379/6"
-
-FLAG_FOR = {
-    "dashboard_broadcast": "kafka_dashboard_broadcast",
-    "customer_notification": "kafka_customer_notification",
-    "waseat_close": "kafka_waseat_close",
-    "driver_status": "kafka_driver_status",
-}
-ALL_FLAGS = [*FLAG_FOR.values(), "driver_current_trip_snapshot"]
-
-
-def turn_on(flags: list[str], *, switch: bool) -> None:
-    for name in flags:
-        Flag.objects.update_or_create(name=name, defaults={"everyone": True})
-    if switch:
-        Switch.objects.update_or_create(name="kafka_trip_assignment", defaults={"active": True})
-
-
-@pytest.fixture
-def external(recording_servers: Callable[[], RecordingServer]) -> Iterator[tuple[RecordingServer, RecordingServer]]:
-    waseat, push = recording_servers(), recording_servers()
-    with override_settings(
-        WASEAT_BASE_URL=waseat.url,
-        PUSH_GATEWAY_URL=push.url,
-        HTTP_CLIENT_MAX_ATTEMPTS=1,
-        CONSUMER_RETRY_BACKOFF_SECONDS=0.05,
-        CHANNEL_LAYERS={
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"side-work-{uuid.uuid4().hex[:8]}"},
-            }
-        },
-    ):
-        yield waseat, push
-
-
-@pytest.fixture
-def pipeline(kafka: Any, relay: Any, consumer: Any, external: Any) -> Callable[[], Callable[[], None]]:
-    """`pipeline()` starts the relay and the side-work consumers and returns `settle()`, which waits for them."""
-    definitions = [get_consumer(name) for name in SIDE_WORK_CONSUMERS]
-
-    def start() -> Callable[[], None]:
-        relay()
-        for definition in definitions:
-            consumer(definition, consumer_overrides={"auto.commit.interval.ms": 100})
-
-        def settle() -> None:
-            wait_for(
-                lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists(),
-                timeout=30,
-                what="the relay to publish the outbox",
-            )
-            wait_for(
-                lambda: all(group.lag == 0 for group in consumer_lag_report(definitions=definitions)),
-                timeout=60,
-                interval=0.2,
-                what="every consumer to catch up",
-            )
-
-        return settle
-
-    return start
-
-
-@pytest.fixture
-def dashboard(external: Any, branch: Any) -> Callable[[], list[dict[str, Any]]]:
-    """A channel in the branch's group, as an open dashboard socket is; returns a drain function."""
-    layer = get_channel_layer()
-    assert layer is not None
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"branch-{branch.pk}", channel)
-
-    def drain() -> list[dict[str, Any]]:
-        async def receive_all() -> list[dict[str, Any]]:
-            messages = []
-            while True:
-                try:
-                    messages.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
-                except TimeoutError:
-                    return messages
-
-        return async_to_sync(receive_all)()
-
-    return drain
-
-
-def staff_client(branch: Any) -> APIClient:
-    user = UserFactory.create()
-    branch.staff.add(user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
-    return client
 
 
 def assert_no_drift() -> None:
@@ -333,3 +230,37 @@ def test_an_event_without_a_preparation_broadcasts_nothing() -> None:
         event_id=uuid.uuid4(),
     )
     assert EffectRecord.objects.get(albaik_identifier="ALB-X").outcome == "skipped"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["kafka_customer_notification"], ["kafka_driver_status"], ["kafka_customer_notification", "kafka_driver_status"]],
+    ids=["notification-on", "driver-status-on", "both-on"],
+)
+def test_a_handed_over_close_is_its_own_event_and_repeats_no_other_work(
+    flags: list[str], pipeline: Any, external: Any, driver: Any, branch: Any, place_order: Any
+) -> None:
+    """WASEAT fails in the request with other work on consumers: only the waseat consumer acts on the hand-over."""
+    waseat, push = external
+    turn_on(flags, switch=False)
+    waseat.then(Reply(status=500))
+    settle = pipeline()
+    order = place_order()
+    driver_app = DriverClient(driver)
+    driver_app.execute(UPDATE_DRIVER_STATUS, status="WAITING_AT_RESTAURANT")
+    driver_app.execute(UPDATE_ORDER, albaikIdentifier=order.albaik_identifier, status="OUT_FOR_DELIVERY")
+    driver_app.execute(UPDATE_ORDER, albaikIdentifier=order.albaik_identifier, status="DELIVERED")
+    settle()
+
+    assert len(waseat.to(f"/orders/{order.albaik_identifier}/close")) == 2  # the failed try, then the consumer's
+    assert list(EffectRecord.objects.filter(kind="waseat_close", outcome="ok").values_list("path", flat=True)) == [
+        "consumer"
+    ]
+    assert [r.body["status"] for r in push.to("/notifications")] == ["assigned", "out_for_delivery", "delivered"]
+    assert list(
+        DriverStatusChange.objects.filter(driver=driver).order_by("created_at", "id").values_list("status", flat=True)
+    ) == ["driving_to_restaurant", "waiting_at_restaurant", "driving_to_customer", "available"]
+    assert DeliveryStatusChange.objects.filter(delivery__order=order, status="delivered").count() == 1
+    [handover] = OutboxEvent.objects.filter(type="waseat.close_requested")
+    assert handover.albaik_identifier == order.albaik_identifier
+    assert OutboxEvent.objects.filter(albaik_identifier=order.albaik_identifier, type="delivery.delivered").count() == 1

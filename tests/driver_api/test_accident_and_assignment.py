@@ -1,9 +1,12 @@
+import json
 import threading
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import close_old_connections, connection
 
-from delivery.models import Delivery, DeliveryFailure, Driver, DriverStatus, Order
+from delivery.models import Delivery, DeliveryFailure, DeliveryStatusChange, Driver, DriverStatus, Order
 from delivery.services.trips import trip_assign_order
 from driver_api.selectors import current_trip_from_normal_data, current_trip_from_snapshot
 from tests.driver_api.queries import UPDATE_DRIVER_STATUS
@@ -45,6 +48,46 @@ def test_accident_without_another_driver_fails_the_order(driver_app, driver, pla
     assert trip is not None
     assert trip.delivery.status == "failed"
     assert trip == current_trip_from_normal_data(driver_id=driver.pk)
+
+
+@pytest.mark.django_db
+def test_an_accident_without_a_replacement_writes_the_failure_to_the_delivery_history(driver_app, driver, place_order):
+    order = place_order()
+    driver_app.execute(UPDATE_DRIVER_STATUS, status="ACCIDENT")
+    history = list(
+        DeliveryStatusChange.objects.filter(delivery__order=order)
+        .order_by("created_at", "id")
+        .values_list("status", "source")
+    )
+    assert history == [("assigned", "assignment"), ("failed", "accident")]
+    out = StringIO()
+    call_command("order_timeline", order.albaik_identifier, "--json", stdout=out)
+    changes = [e["status"] for e in json.loads(out.getvalue())["entries"] if e["kind"] == "status_change"]
+    assert changes == ["assigned", "failed"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("driver_status_on_consumer", [False, True], ids=["request", "consumer"])
+def test_each_action_writes_its_own_delivery_history_row_once(
+    driver_status_on_consumer, driver_app, driver, place_order, django_capture_on_commit_callbacks
+):
+    """Whichever path writes driver status, the delivery's history is written by the action itself, once."""
+    from tests.driver_api.queries import UPDATE_ORDER
+    from tests.pipeline import turn_on
+
+    if driver_status_on_consumer:
+        turn_on(["kafka_driver_status"], switch=False)
+    order = place_order()
+    with django_capture_on_commit_callbacks(execute=True):
+        driver_app.execute(UPDATE_DRIVER_STATUS, status="WAITING_AT_RESTAURANT")
+        driver_app.execute(UPDATE_ORDER, albaikIdentifier=order.albaik_identifier, status="OUT_FOR_DELIVERY")
+        driver_app.execute(UPDATE_ORDER, albaikIdentifier=order.albaik_identifier, status="DELIVERED")
+    history = list(
+        DeliveryStatusChange.objects.filter(delivery__order=order)
+        .order_by("created_at", "id")
+        .values_list("status", flat=True)
+    )
+    assert history == ["assigned", "waiting_at_restaurant", "out_for_delivery", "delivered"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -147,3 +147,24 @@ def test_nearest_available_driver_is_assigned(make_driver, branch, place_order):
     assert Delivery.objects.get(order=order).driver == near
     second = place_order()
     assert Delivery.objects.get(order=second).driver == far
+
+
+def test_current_trip_shows_the_ended_trip_until_the_next_one(
+    driver_app, driver, place_order, django_capture_on_commit_callbacks
+):
+    """The app's completion screen reads the ended trip (DELIVERED/FAILED); the next assignment replaces it."""
+    first = place_order()
+    driver_app.execute(UPDATE_DRIVER_STATUS, status="WAITING_AT_RESTAURANT")
+    driver_app.execute(UPDATE_ORDER, albaikIdentifier=first.albaik_identifier, status="OUT_FOR_DELIVERY")
+    with django_capture_on_commit_callbacks(execute=True):
+        driver_app.execute(UPDATE_ORDER, albaikIdentifier=first.albaik_identifier, status="DELIVERED")
+    ended = current_trip_both_ways(driver_app)
+    assert (ended["albaikIdentifier"], ended["delivery"]["status"]) == (first.albaik_identifier, "DELIVERED")
+    # A retried DELIVERED (its answer was lost) still finds the trip and succeeds.
+    retried = driver_app.execute(UPDATE_ORDER, albaikIdentifier=first.albaik_identifier, status="DELIVERED")
+    assert retried["updateOrder"]["errors"] == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = place_order()
+    following = current_trip_both_ways(driver_app)
+    assert (following["albaikIdentifier"], following["delivery"]["status"]) == (second.albaik_identifier, "ASSIGNED")

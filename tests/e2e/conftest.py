@@ -36,7 +36,13 @@ def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], timeout: f
 
 
 @pytest.fixture
-def live_server_url(transactional_db: None) -> Iterator[str]:
+def server_env() -> dict[str, str]:
+    """Extra environment of the served app; a test module overrides it to configure the server."""
+    return {}
+
+
+@pytest.fixture
+def live_server_url(transactional_db: None, server_env: dict[str, str]) -> Iterator[str]:
     """Serve the whole ASGI app (HTTP + websockets) with uvicorn in a child process on a free port.
 
     The socket is bound here and handed over, so no other process can take the port in between.
@@ -50,6 +56,7 @@ def live_server_url(transactional_db: None) -> Iterator[str]:
     port = listener.getsockname()[1]
     env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "PORT"}}
     env.update({"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"})
+    env.update(server_env)
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = str(db["PASSWORD"])
     process = subprocess.Popen(

@@ -38,6 +38,7 @@ def test_every_contract_event_type_has_a_version_1_schema():
         "delivery.delivered",
         "delivery.failed",
         "driver.status_changed",
+        "waseat.close_requested",
         "courier.assigned",
         "courier.status_changed",
         "kitchen.status_changed",

@@ -1,6 +1,6 @@
 import json
-import select
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -96,18 +96,14 @@ def test_invalid_data_raises_and_writes_nothing():
 
 @pytest.mark.django_db(transaction=True)
 def test_publish_notifies_the_relay_when_the_transaction_commits():
-    listener = connection.get_new_connection(connection.get_connection_params())
+    listener = psycopg.connect(**connection.get_connection_params())
     listener.autocommit = True
     try:
         with listener.cursor() as cursor:
             cursor.execute(f"LISTEN {OUTBOX_CHANNEL}")
 
         def notified(timeout: float) -> bool:
-            if select.select([listener], [], [], timeout)[0]:
-                listener.poll()
-            found = bool(listener.notifies)
-            listener.notifies.clear()
-            return found
+            return any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
 
         with transaction.atomic():
             publish(event_type="driver.status_changed", key=driver_key(1), data=driver_status_data(driver_id=1))

@@ -1,6 +1,7 @@
 from datetime import timedelta
 from io import StringIO
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -55,7 +56,7 @@ def test_relay_wakes_on_notify(kafka, relay):
 @pytest.mark.django_db(transaction=True)
 def test_only_one_relay_leads(kafka):
     publish_driver_events(drivers=1, per_driver=3)
-    holder = connection.get_new_connection(connection.get_connection_params())
+    holder = psycopg.connect(**connection.get_connection_params())
     holder.autocommit = True
     try:
         with holder.cursor() as cursor:

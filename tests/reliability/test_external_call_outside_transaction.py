@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psycopg2
+import psycopg
 import pytest
 from django.db import transaction
 from django.utils import timezone
@@ -65,12 +65,13 @@ class Waseat:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def open_transactions(self) -> int:
-        with psycopg2.connect(self._database_url) as conn, conn.cursor() as cursor:
+        with psycopg.connect(self._database_url) as conn, conn.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%%'"
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
             )
-            return int(cursor.fetchone()[0])
+            row = cursor.fetchone()
+            return int(row[0]) if row else 0
 
     def close(self) -> None:
         self.httpd.shutdown()

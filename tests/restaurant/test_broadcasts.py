@@ -42,14 +42,18 @@ def test_own_fleet_preparation_with_an_arrived_driver(branch: Branch) -> None:
     first_item = order.items.order_by("id")[0]
     assert payload == {
         "id": preparation.pk,
+        # preparation 1 + order 1 + active delivery 1
+        "version": 3,
         "branch_id": branch.pk,
         "status": "received",
+        "next_status": "collecting",
         "kind": "delivery",
         "active": True,
         "created_at": preparation.created_at.isoformat(),
         "order": {
             "albaik_identifier": order.albaik_identifier,
             "aggregator_id": None,
+            "aggregator": None,
             "items": [{"name": first_item.name, "quantity": 3}, {"name": "Garlic Sauce", "quantity": 1}],
             "total": "54.00",
             "created_at": order.created_at.isoformat(),

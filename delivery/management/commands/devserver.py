@@ -58,7 +58,7 @@ class Command(BaseCommand):
             f"  API            {base}/api/",
             f"  GraphQL        {base}/graphql/",
             f"  Dashboard      {base}/restaurant/branches/{branch['id']}/  (login {base}/restaurant/login/)",
-            f"  Admin          {base}/admin/  (user admin / password admin)",
+            f"  Admin          {base}/admin/  (make a user with: manage.py createsuperuser)",
             f"  Health         {base}/healthz  {base}/readyz  {base}/metrics",
             "",
             "  Demo credentials (manage.py seed_demo --json prints all of them):",

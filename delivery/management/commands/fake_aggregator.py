@@ -4,6 +4,7 @@ import threading
 import time
 from typing import Any
 
+import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -24,7 +25,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8100)
-        parser.add_argument("--app-url", default=f"http://127.0.0.1:{settings.PORT}", help="Where webhooks go.")
+        parser.add_argument(
+            "--app-url",
+            default=f"http://127.0.0.1:{settings.PORT}",
+            help="The app webhooks go to (default: http://127.0.0.1:$PORT, the port `make run` serves on).",
+        )
         parser.add_argument("--secret", default=settings.RAPPI_WEBHOOK_SECRET, help="Webhook signing secret.")
         parser.add_argument("--demo", action="store_true", help="Play the bundle scenario, then keep serving.")
         parser.add_argument("--step-seconds", type=float, default=2.0, help="Pause between demo webhooks.")
@@ -41,6 +46,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         try:
             if options["demo"]:
+                self._check_app(fake)
                 self._demo(fake, step=options["step_seconds"], wait=options["wait_seconds"])
             self.stdout.write("serving; Ctrl-C stops")
             stop.wait()
@@ -49,6 +55,20 @@ class Command(BaseCommand):
         finally:
             fake.stop()
             self.stdout.write("fake aggregator stopped")
+
+    def _check_app(self, fake: FakeAggregator) -> None:
+        """Fail before creating any order when the app cannot be reached: orders it took would stay open."""
+        try:
+            httpx.get(f"{fake.app_url}/healthz", timeout=5).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise CommandError(self._unreachable(fake, exc)) from None
+
+    @staticmethod
+    def _unreachable(fake: FakeAggregator, exc: Exception) -> str:
+        return (
+            f"cannot reach the app at {fake.app_url} ({exc.__class__.__name__}: {exc}). Is it running? "
+            f"Pass --app-url http://127.0.0.1:<port>, or run this command with the same PORT as the app."
+        )
 
     def _demo(self, fake: FakeAggregator, *, step: float, wait: float) -> None:
         """Orders A, B (big) and C arrive; Bob gets A and C (a bundle: cook together), Joe gets B."""
@@ -78,6 +98,13 @@ class Command(BaseCommand):
         ]
         for aggregator_id, status, courier in script:
             time.sleep(step)
-            answer = fake.send_courier_event(aggregator_id, status, courier=courier)
-            self.stdout.write(f"{names[aggregator_id]} {status}: HTTP {answer.status_code} {answer.body}")
+            try:
+                answer = fake.send_courier_event(aggregator_id, status, courier=courier)
+            except httpx.HTTPError as exc:
+                raise CommandError(self._unreachable(fake, exc)) from None
+            line = f"{names[aggregator_id]} {status}: HTTP {answer.status_code} {answer.body}"
+            if answer.status_code == 200:
+                self.stdout.write(line)
+            else:
+                self.stderr.write(f"webhook refused by the app: {line}")
         self.stdout.write(f"unknown store order: {fake.status_of(unknown['id'])} {fake.reject_reasons}")

@@ -1,23 +1,43 @@
 // The branch dashboard: renders active preparations, applies websocket updates live,
 // moves preparations with PATCH, and after a dropped connection reconnects and refreshes.
+// What a card says (status, action, whether it is listed) comes from the server's payload;
+// the page only ignores messages older (by `version`) than what it shows.
 "use strict";
 
 (function () {
   const config = JSON.parse(document.getElementById("dashboard-config").textContent);
   const labels = config.labels;
+  const urgency = config.urgency;
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   const listElement = document.getElementById("preparations");
   const emptyElement = document.getElementById("empty");
   const countElement = document.getElementById("count");
   const connectionElement = document.getElementById("connection");
   const noticeElement = document.getElementById("notice");
+  const offlineElement = document.getElementById("offline");
 
-  const NEXT_STATUS = { received: "collecting", collecting: "ready", ready: "handed_over" };
-  const FINISHED_DELIVERY = ["delivered", "failed"];
-  // The tablet's clock may be off: ages are measured on the server's clock.
-  const clockSkew = Date.parse(config.serverTime) - Date.now();
+  // Ages are measured on the server's clock, carried forward by the monotonic clock: neither a wrong
+  // tablet clock nor a page open for hours (or restored from the back/forward cache) skews them.
+  let serverEpoch = Date.parse(config.serverTime);
+  let monotonicEpoch = performance.now();
+  function serverNow() {
+    return serverEpoch + (performance.now() - monotonicEpoch);
+  }
+  // The monotonic clock may stop while the device sleeps: after that, the next answer's Date resets it.
+  let clockSuspect = false;
+  function resyncClock(response) {
+    if (!clockSuspect) return;
+    clockSuspect = false;
+    const date = Date.parse(response.headers.get("Date") || "");
+    // The Date header has whole seconds: only a real drift moves the clock.
+    if (!Number.isNaN(date) && Math.abs(date - serverNow()) > 2000) {
+      serverEpoch = date;
+      monotonicEpoch = performance.now();
+    }
+  }
 
   const preparations = new Map(); // id -> preparation object (contract §4)
+  const versions = new Map(); // id -> newest version seen, kept after the card leaves
   const rendered = new Map(); // id -> {element, json}
   let socket = null;
   let retryDelay = 500;
@@ -25,16 +45,12 @@
   let refreshSequence = 0;
   let buffered = null; // updates received while a refresh is in flight
 
-  function isActive(preparation) {
-    if (preparation.active === false || preparation.status === "handed_over") return false;
-    if (preparation.driver && FINISHED_DELIVERY.includes(preparation.driver.delivery_status)) return false;
-    if (preparation.courier && preparation.courier.status === "delivered") return false;
-    return true;
-  }
-
   function apply(preparation) {
     if (preparation.branch_id !== undefined && preparation.branch_id !== config.branchId) return;
-    if (isActive(preparation)) preparations.set(preparation.id, preparation);
+    const seen = versions.get(preparation.id);
+    if (seen !== undefined && typeof preparation.version === "number" && preparation.version < seen) return;
+    if (typeof preparation.version === "number") versions.set(preparation.id, preparation.version);
+    if (preparation.active !== false) preparations.set(preparation.id, preparation);
     else preparations.delete(preparation.id);
   }
 
@@ -49,15 +65,61 @@
     return node;
   }
 
+  function ageMs(createdAt) {
+    return Math.max(0, serverNow() - Date.parse(createdAt));
+  }
+
   function ageText(createdAt) {
-    const minutes = Math.floor((Date.now() + clockSkew - Date.parse(createdAt)) / 60000);
+    const minutes = Math.floor(ageMs(createdAt) / 60000);
     return minutes < 1 ? labels.justNow : format(labels.minutes, { n: minutes });
   }
 
-  function bundleHue(bundle) {
-    let hash = 0;
-    for (const ch of bundle.join("|")) hash = (hash * 31 + ch.charCodeAt(0)) % 360;
-    return hash;
+  function urgencyOf(createdAt) {
+    const minutes = ageMs(createdAt) / 60000;
+    if (minutes >= urgency.lateMinutes) return "late";
+    if (minutes >= urgency.warningMinutes) return "warning";
+    return "normal";
+  }
+
+  // Sets a card's age, urgency and "new" mark from the clock (called on render and every second).
+  function updateAge(card) {
+    const createdAt = card.dataset.createdAt;
+    const level = urgencyOf(createdAt);
+    card.dataset.urgency = level;
+    card.dataset.new = String(ageMs(createdAt) < urgency.newSeconds * 1000);
+    const age = card.querySelector(".age");
+    const text = ageText(createdAt);
+    if (age.textContent !== text) age.textContent = text;
+    const flag = card.querySelector(".urgency-flag");
+    flag.hidden = level === "normal";
+    flag.textContent = level === "normal" ? "" : labels.urgency[level];
+  }
+
+  function bundleKey(preparation) {
+    const bundle = preparation.bundle || [];
+    return bundle.length > 1 ? bundle.join("|") : "";
+  }
+
+  // Bundles take one of a few colours that all keep white text at AA contrast (see dashboard.css). A
+  // bundle keeps its colour while it is on the page; bundles shown together never share one.
+  const BUNDLE_COLOURS = 6;
+  const bundleColours = new Map(); // bundle key -> colour index
+  function assignBundleColours() {
+    const keys = new Set([...preparations.values()].map(bundleKey).filter(Boolean));
+    for (const key of bundleColours.keys()) if (!keys.has(key)) bundleColours.delete(key);
+    for (const key of [...keys].sort()) {
+      if (bundleColours.has(key)) continue;
+      let hash = 0;
+      for (const ch of key) hash = (hash * 31 + ch.charCodeAt(0)) % 9973;
+      const taken = new Set(bundleColours.values());
+      let colour = hash % BUNDLE_COLOURS;
+      for (let step = 0; step < BUNDLE_COLOURS && taken.has(colour); step += 1) colour = (colour + 1) % BUNDLE_COLOURS;
+      bundleColours.set(key, colour);
+    }
+  }
+
+  function aggregatorName(order) {
+    return labels.aggregators[order.aggregator] || order.aggregator || labels.source.aggregator;
   }
 
   function renderCard(preparation) {
@@ -66,24 +128,43 @@
     card.dataset.preparationId = String(preparation.id);
     card.dataset.albaikIdentifier = order.albaik_identifier;
     card.dataset.status = preparation.status;
+    card.dataset.source = order.source;
+    card.dataset.version = String(preparation.version);
+    card.dataset.createdAt = order.created_at;
 
     const header = el("div", "card-header");
     header.append(el("span", "order-id", order.albaik_identifier));
-    if (order.aggregator_id) header.append(el("span", "aggregator-id", "#" + order.aggregator_id));
-    header.append(el("span", "tag", labels.kind[preparation.kind] || preparation.kind));
-    const age = el("span", "age", ageText(order.created_at));
-    age.dataset.createdAt = order.created_at;
+    const age = el("span", "age");
     header.append(age);
     card.append(header);
 
-    const bundle = preparation.bundle || [];
-    if (bundle.length > 1) {
-      const others = bundle.filter((identifier) => identifier !== order.albaik_identifier);
+    const tags = el("div", "tags");
+    tags.append(el("span", "new-flag", labels.new));
+    const flag = el("span", "urgency-flag");
+    flag.hidden = true;
+    tags.append(flag);
+    if (order.source === "aggregator") {
+      const source = el("span", "tag source", aggregatorName(order));
+      source.dataset.source = "aggregator";
+      source.title = labels.source.aggregator;
+      tags.append(source);
+      if (order.aggregator_id) tags.append(el("span", "aggregator-id", "#" + order.aggregator_id));
+    } else {
+      const source = el("span", "tag source", labels.source.own_fleet);
+      source.dataset.source = "own_fleet";
+      tags.append(source);
+    }
+    tags.append(el("span", "tag kind", labels.kind[preparation.kind] || preparation.kind));
+    card.append(tags);
+
+    const key = bundleKey(preparation);
+    if (key) {
+      const others = preparation.bundle.filter((identifier) => identifier !== order.albaik_identifier);
       const mark = el("div", "bundle", format(labels.cookTogetherWith, { orders: others.join(", ") }));
-      mark.dataset.bundle = bundle.join(",");
+      mark.dataset.bundle = preparation.bundle.join(",");
       mark.title = labels.cookTogether;
       card.classList.add("bundled");
-      card.style.setProperty("--bundle-hue", String(bundleHue(bundle)));
+      card.dataset.bundleColour = String(bundleColours.get(key));
       card.append(mark);
     }
 
@@ -102,33 +183,36 @@
     card.append(status);
 
     const people = el("div", "people");
-    if (preparation.driver) {
-      const driver = el("div", "driver");
-      driver.dataset.arrived = String(Boolean(preparation.driver.arrived));
-      driver.append(el("span", "label", labels.driver + ": "), el("span", "person", preparation.driver.name));
-      driver.dataset.deliveryStatus = preparation.driver.delivery_status || "";
-      const arrived = preparation.driver.arrived;
-      driver.append(el("span", arrived ? "arrival arrived" : "arrival", arrived ? "✓ " + labels.arrived : labels.notArrived));
-      if (preparation.driver.delivery_status === "out_for_delivery") {
-        driver.append(el("span", "delivery-status", labels.deliveryStatus.out_for_delivery));
-      }
-      people.append(driver);
-    } else if (!preparation.courier && preparation.kind === "delivery" && order.source !== "aggregator") {
-      people.append(el("div", "driver none", labels.noDriver));
-    }
-    if (preparation.courier) {
+    if (order.source === "aggregator") {
       const courier = el("div", "courier");
-      courier.dataset.courierStatus = preparation.courier.status || "";
-      courier.append(el("span", "label", labels.courier + ": "), el("span", "person", preparation.courier.name));
-      if (preparation.courier.phone) courier.append(el("span", "phone", preparation.courier.phone));
-      if (preparation.courier.status) {
-        courier.append(el("span", "courier-status", labels.courierStatus[preparation.courier.status] || preparation.courier.status));
+      if (preparation.courier) {
+        courier.dataset.courierStatus = preparation.courier.status || "";
+        courier.append(el("span", "label", labels.courier + ":"), el("span", "person", preparation.courier.name));
+        if (preparation.courier.phone) courier.append(el("span", "phone", preparation.courier.phone));
+        if (preparation.courier.status) {
+          const text = labels.courierStatus[preparation.courier.status] || preparation.courier.status;
+          courier.append(el("span", "courier-status", text));
+        }
+      } else {
+        courier.dataset.courierStatus = "waiting";
+        courier.classList.add("waiting");
+        courier.append(el("span", "courier-status", labels.waitingForCourier));
       }
       people.append(courier);
+    } else if (preparation.driver) {
+      const driver = el("div", "driver");
+      driver.dataset.arrived = String(Boolean(preparation.driver.arrived));
+      driver.dataset.deliveryStatus = preparation.driver.delivery_status || "";
+      driver.append(el("span", "label", labels.driver + ":"), el("span", "person", preparation.driver.name));
+      const arrived = preparation.driver.arrived;
+      driver.append(el("span", arrived ? "arrival arrived" : "arrival", arrived ? "✓ " + labels.arrived : labels.notArrived));
+      people.append(driver);
+    } else if (preparation.kind === "delivery") {
+      people.append(el("div", "driver none", labels.noDriver));
     }
     card.append(people);
 
-    const next = NEXT_STATUS[preparation.status];
+    const next = preparation.next_status;
     if (next) {
       const actions = el("div", "actions");
       const button = el("button", "action", labels.action[next]);
@@ -138,19 +222,34 @@
       actions.append(button);
       card.append(actions);
     }
+    updateAge(card);
     return card;
   }
 
-  function sortKey(preparation) {
-    return [Date.parse(preparation.order.created_at), preparation.id];
+  function sortedPreparations() {
+    // A bundle sits where its oldest order would, its orders side by side.
+    const anchor = new Map();
+    for (const preparation of preparations.values()) {
+      const key = bundleKey(preparation) || "#" + preparation.id;
+      const time = Date.parse(preparation.order.created_at);
+      anchor.set(key, Math.min(anchor.has(key) ? anchor.get(key) : Infinity, time));
+    }
+    const keyOf = (preparation) => bundleKey(preparation) || "#" + preparation.id;
+    return [...preparations.values()].sort((a, b) => {
+      const ka = keyOf(a);
+      const kb = keyOf(b);
+      return (
+        anchor.get(ka) - anchor.get(kb) ||
+        (ka < kb ? -1 : ka > kb ? 1 : 0) ||
+        Date.parse(a.order.created_at) - Date.parse(b.order.created_at) ||
+        a.id - b.id
+      );
+    });
   }
 
   function renderAll() {
-    const sorted = [...preparations.values()].sort((a, b) => {
-      const [ta, ia] = sortKey(a);
-      const [tb, ib] = sortKey(b);
-      return ta - tb || ia - ib;
-    });
+    assignBundleColours();
+    const sorted = sortedPreparations();
     for (const [id, entry] of rendered) {
       if (!preparations.has(id)) {
         entry.element.remove();
@@ -158,6 +257,7 @@
       }
     }
     let previous = null;
+    let previousKey = "";
     for (const preparation of sorted) {
       const json = JSON.stringify(preparation);
       let entry = rendered.get(preparation.id);
@@ -169,6 +269,10 @@
       }
       const wanted = previous ? previous.nextElementSibling : listElement.firstElementChild;
       if (wanted !== entry.element) listElement.insertBefore(entry.element, wanted);
+      // A bundle starts a row of the grid, so its cards stand side by side.
+      const key = bundleKey(preparation);
+      entry.element.dataset.bundleStart = String(Boolean(key) && key !== previousKey);
+      previousKey = key;
       previous = entry.element;
     }
     emptyElement.hidden = sorted.length > 0;
@@ -185,6 +289,7 @@
     connectionElement.dataset.state = state;
     connectionElement.textContent = labels.connection[state];
     document.body.dataset.connection = state;
+    offlineElement.hidden = state !== "closed";
   }
 
   function goToLogin() {
@@ -198,6 +303,7 @@
       const response = await fetch(config.listUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (response.status === 401) return goToLogin();
       if (!response.ok) throw new Error("refresh failed: " + response.status);
+      resyncClock(response);
       const list = await response.json();
       if (sequence !== refreshSequence) return;
       const pending = buffered || [];
@@ -292,15 +398,30 @@
     });
   }
 
+  function updateAges() {
+    for (const card of listElement.querySelectorAll(".card")) updateAge(card);
+  }
+
   window.addEventListener("online", () => {
+    clockSuspect = true;
     if (connectionElement.dataset.state === "closed") connect();
   });
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && connectionElement.dataset.state === "open") refresh();
+  window.addEventListener("offline", () => {
+    if (connectionElement.dataset.state === "open") setConnection("closed");
   });
-  setInterval(() => {
-    for (const age of listElement.querySelectorAll(".age")) age.textContent = ageText(age.dataset.createdAt);
-  }, 15000);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState !== "visible") return;
+    clockSuspect = true;
+    updateAges();
+    if (connectionElement.dataset.state === "open") refresh();
+  });
+  // Restored from the back/forward cache: the list and the clock are as old as the page.
+  window.addEventListener("pageshow", (event) => {
+    if (!event.persisted) return;
+    clockSuspect = true;
+    connect();
+  });
+  setInterval(updateAges, 1000);
 
   config.preparations.forEach(apply);
   renderAll();

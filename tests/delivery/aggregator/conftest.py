@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from django.test import Client
@@ -26,7 +27,7 @@ def _webhook_secret(settings: Any) -> None:
 
 def at(minutes: float) -> str:
     """An `event_time` some minutes after a fixed instant."""
-    return (datetime(2030, 1, 1, 12, 0, tzinfo=timezone.get_fixed_timezone(0)) + timedelta(minutes=minutes)).isoformat()
+    return (datetime(2025, 1, 1, 12, 0, tzinfo=timezone.get_fixed_timezone(0)) + timedelta(minutes=minutes)).isoformat()
 
 
 def signed_patch(
@@ -39,12 +40,23 @@ def signed_patch(
     header: str | None = None,
     raw: bytes | None = None,
 ) -> Any:
-    """PATCH `path` as the aggregator does: JSON body and a `Rappi-Signature` over its exact bytes."""
+    """PATCH `path` as the aggregator does: JSON body and a `Rappi-Signature` over its exact bytes.
+
+    A dict body gets the `order_id` and `event` of `path` unless it names its own.
+    """
+    if raw is None and isinstance(body, dict):
+        body = {**webhook_names(path), **body}
     payload = raw if raw is not None else json.dumps(body).encode()
     if header is None:
         header = signature_header(body=payload, secret=secret, timestamp=timestamp or int(time.time()))
     extra: dict[str, Any] = {"HTTP_RAPPI_SIGNATURE": header} if header else {}
     return client.patch(path, payload, content_type="application/json", **extra)
+
+
+def webhook_names(path: str) -> dict[str, str]:
+    """The `order_id` and `event` a webhook body repeats from its URL `/webhooks/rappi/<id>/<family>/<event>/`."""
+    parts = path.strip("/").split("/")
+    return {"order_id": unquote(parts[2]), "event": unquote(parts[-1])} if len(parts) >= 5 else {}
 
 
 def courier_path(aggregator_id: str, status: str) -> str:

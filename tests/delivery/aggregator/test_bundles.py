@@ -6,13 +6,15 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from delivery.aggregator.transitions import COURIER_STATUS, StatusChange
+from delivery.aggregator.transitions import COURIER_STATUS, KITCHEN_STATUS, StatusChange
 from delivery.models import Branch, Bundle, Order
 from events.envelope import Event
 from events.models import OutboxEvent
 from side_effects.aggregator import (
     CourierAssignedSideEffect,
     CourierAtHubSideEffect,
+    CourierDeliveredSideEffect,
+    CourierTookOrderSideEffect,
     OrderSideEffectFactory,
     UpdateContext,
 )
@@ -135,5 +137,67 @@ def test_the_factory_yields_one_strategy_per_rule_and_no_side_effect_otherwise()
 
     assert kinds("assigned") == [CourierAssignedSideEffect]
     assert kinds("at_hub") == [CourierAtHubSideEffect]
-    assert kinds("in_transit") == [NoSideEffect]
-    assert kinds("at_destination") == [NoSideEffect]
+    assert kinds("in_transit") == [CourierTookOrderSideEffect]
+    assert kinds("at_destination") == [CourierTookOrderSideEffect]
+    assert kinds("delivered") == [CourierDeliveredSideEffect, CourierTookOrderSideEffect]
+    kitchen = StatusChange(attribute=KITCHEN_STATUS, status="ready_for_pickup", event_time=Order().created_at)
+    assert [type(side_effect) for side_effect in factory.create([order], kitchen)] == [NoSideEffect]
+
+
+def test_the_bundle_forgets_a_delivered_order_even_when_its_courier_takes_another(
+    send_courier: Webhook, branch: Branch, dashboard: Dashboard, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Bob delivers A and takes D: C's card must name D only, never the delivered A (contract §4)."""
+    a, c, d = (AggregatorOrderFactory.create(branch=branch, aggregator_id=name) for name in ("A", "C", "D"))
+    send_courier("A", "assigned", at(1), BOB)
+    send_courier("C", "assigned", at(2), BOB)
+    dashboard.messages()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_courier("A", "in_transit", at(3))
+    # The courier took A: A leaves the list and C, left alone, is no bundle any more; both are told now.
+    by_order = {m["preparation"]["order"]["aggregator_id"]: m["preparation"] for m in dashboard.messages()}
+    assert set(by_order) == {"A", "C"}
+    assert by_order["A"]["active"] is False
+    assert by_order["A"]["status"] == "handed_over"
+    assert by_order["C"]["bundle"] is None
+    assert by_order["C"]["active"] is True
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send_courier("A", "delivered", at(4))
+        send_courier("D", "assigned", at(5), BOB)
+    latest: dict[str, dict[str, Any]] = {}
+    for message in dashboard.messages():
+        latest[message["preparation"]["order"]["aggregator_id"]] = message["preparation"]
+    assert latest["C"]["bundle"] == sorted([c.albaik_identifier, d.albaik_identifier])
+    assert latest["D"]["bundle"] == sorted([c.albaik_identifier, d.albaik_identifier])
+    assert a.albaik_identifier not in latest["C"]["bundle"]
+
+
+def test_a_bundle_member_handed_over_by_the_kitchen_updates_the_others(
+    send_courier: Webhook, branch: Branch, dashboard: Dashboard, django_capture_on_commit_callbacks: Any
+) -> None:
+    from delivery.services.preparations import preparation_set_status
+    from restaurant.broadcasts import preparation_payload
+    from tests.factories import UserFactory
+
+    orders = [AggregatorOrderFactory.create(branch=branch, aggregator_id=name) for name in ("A", "C", "E")]
+    for minute, name in enumerate(("A", "C", "E"), start=1):
+        send_courier(name, "assigned", at(minute), BOB)
+    staff = UserFactory.create()
+    branch.staff.add(staff)
+    before = preparation_payload(orders[1].preparation)
+    assert before["bundle"] == sorted(order.albaik_identifier for order in orders)
+    dashboard.messages()
+
+    for status in ("collecting", "ready"):
+        preparation_set_status(preparation_id=orders[0].preparation.pk, status=status, user=staff)
+    dashboard.messages()
+    with django_capture_on_commit_callbacks(execute=True):
+        preparation_set_status(preparation_id=orders[0].preparation.pk, status="handed_over", user=staff)
+
+    latest = {m["preparation"]["order"]["aggregator_id"]: m["preparation"] for m in dashboard.messages()}
+    assert set(latest) == {"A", "C", "E"}
+    remaining = sorted([orders[1].albaik_identifier, orders[2].albaik_identifier])
+    assert latest["C"]["bundle"] == remaining
+    assert latest["E"]["bundle"] == remaining
+    assert latest["C"]["version"] > before["version"]

@@ -44,3 +44,41 @@ def test_the_fetcher_is_on_the_beat_schedule(settings: Any) -> None:
     assert entry["schedule"] == settings.AGGREGATOR_POLL_SECONDS
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
+
+
+def test_the_demo_sends_webhooks_to_the_apps_port_by_default(settings: Any) -> None:
+    from delivery.management.commands.fake_aggregator import Command
+
+    settings.PORT = 9123
+    options = Command().create_parser("manage.py", "fake_aggregator").parse_args(["--demo"])
+    assert options.app_url == "http://127.0.0.1:9123"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.django_db
+def test_the_demo_stops_with_a_clear_message_when_the_app_is_unreachable(capsys: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    app_url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(CommandError) as refused:
+        call_command("fake_aggregator", "--demo", "--port", "0", "--app-url", app_url)
+    assert app_url in str(refused.value)
+    assert "--app-url" in str(refused.value)
+    assert "orders A=" not in capsys.readouterr().out  # nothing was offered to an app that is not there
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_says_when_the_app_does_not_take_its_orders(live_server: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as stopped:
+        call_command("fake_aggregator", "--demo", "--port", "0", "--app-url", live_server.url, "--wait-seconds", "0.2")
+    assert "RAPPI_API_BASE_URL" in str(stopped.value)
