@@ -11,21 +11,14 @@ import sys
 import django
 import httpx
 
-from bench.database import DEFAULT_DATABASE_URL, database_recreate
 from bench.processes import free_port, start_process, stop_all, wait_until
 from bench.report import percentile
-from bench.run import LOG_DIR, OUT_DIR, UNSET, environment, say
+from bench.run import LOG_DIR, OUT_DIR, environment_apply, say
 
 
 def main() -> int:
     requests = int(os.environ.get("BENCH_REQUESTS", "300"))
-    database_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
-    env = environment(database_url=database_url, var_dir=OUT_DIR / "embedded")
-    env.pop("SQL_COUNT_HEADER", None)
-    database_recreate(database_url)
-    for name in UNSET:
-        os.environ.pop(name, None)
-    os.environ.update(env)
+    env = environment_apply(var_dir=OUT_DIR / "embedded", drop=("SQL_COUNT_HEADER",))
     django.setup()
     from django.core.management import call_command
 

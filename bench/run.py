@@ -141,6 +141,20 @@ def environment(*, database_url: str, var_dir: Path) -> dict[str, str]:
     return env
 
 
+def environment_apply(*, var_dir: Path, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """Recreate the benchmark's database and apply `environment()` (less `drop`) to this process, before
+    `django.setup()`; returns that environment for child processes."""
+    database_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+    env = environment(database_url=database_url, var_dir=var_dir)
+    for name in drop:
+        env.pop(name, None)
+    database_recreate(database_url)
+    for name in UNSET:
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    return env
+
+
 def main() -> int:
     plan = plan_from_environment()
     database_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL

@@ -9,10 +9,9 @@ import sys
 
 import django
 
-from bench.database import DEFAULT_DATABASE_URL, database_recreate
 from bench.processes import free_port, start_web, stop_all
 from bench.report import percentile
-from bench.run import LOG_DIR, OUT_DIR, UNSET, environment, say
+from bench.run import LOG_DIR, OUT_DIR, environment_apply, say
 from bench.servers import SERVERS
 
 
@@ -21,12 +20,7 @@ def main() -> int:
     requests = int(os.environ.get("BENCH_REQUESTS", "300"))
     writers = int(os.environ.get("BENCH_WRITERS", "20"))
     workers = int(os.environ.get("BENCH_WEB_WORKERS", "1"))
-    database_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
-    env = environment(database_url=database_url, var_dir=OUT_DIR / "run")
-    database_recreate(database_url)
-    for name in UNSET:
-        os.environ.pop(name, None)
-    os.environ.update(env)
+    env = environment_apply(var_dir=OUT_DIR / "run")
     django.setup()
     from django.core.management import call_command
 
