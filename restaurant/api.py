@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from delivery.api.authentication import ApiTokenAuthentication
 from delivery.selectors.preparations import preparation_list_active
-from delivery.services.preparations import preparation_set_status
-from restaurant.broadcasts import preparation_payload
+from delivery.use_cases.preparations import preparation_set_status
+from restaurant.payloads import preparation_payload
 
 
 class DashboardApi(APIView):

@@ -16,9 +16,12 @@ from django.utils import timezone
 from delivery.aggregator.bundles import bundle_mates_touch, order_bundle_assign
 from delivery.aggregator.transitions import StatusChange
 from delivery.models import CourierStatus, Order, OrderStatus
-from delivery.selectors.preparations import COURIER_STATUSES_PAST_KITCHEN
+from delivery.selectors.preparations import COURIER_STATUSES_PAST_KITCHEN, preparations_for_payload
+from delivery.services.waseat import order_close_in_waseat
+from restaurant.broadcasts import broadcast_preparation
+from restaurant.payloads import preparation_payload
 from side_effects.base import NoSideEffect, SideEffect
-from side_effects.deliveries import Work
+from side_effects.deliveries import DashboardBroadcast, WaseatClose
 from side_effects.models import EffectKind, EffectPath, EffectRecord
 
 logger = logging.getLogger(__name__)
@@ -49,7 +52,7 @@ class CourierAssignedSideEffect(OrderSideEffect):
             return
         preparations_broadcast_on_commit(order_ids=changed, reason="bundle")
         if self.context.order.pk in changed:
-            self.context.handled_synchronously.add(Work.DASHBOARD_BROADCAST)
+            self.context.handled_synchronously.add(DashboardBroadcast.name)
 
 
 class CourierAtHubSideEffect(OrderSideEffect):
@@ -59,7 +62,7 @@ class CourierAtHubSideEffect(OrderSideEffect):
 
     def execute(self) -> None:
         preparations_broadcast_on_commit(order_ids=[self.context.order.pk], reason="courier_at_hub")
-        self.context.handled_synchronously.add(Work.DASHBOARD_BROADCAST)
+        self.context.handled_synchronously.add(DashboardBroadcast.name)
 
 
 class CourierDeliveredSideEffect(OrderSideEffect):
@@ -72,7 +75,7 @@ class CourierDeliveredSideEffect(OrderSideEffect):
         order.status = OrderStatus.DELIVERED
         order_id = order.pk
         transaction.on_commit(lambda: _order_close_in_waseat(order_id=order_id), robust=True)
-        self.context.handled_synchronously.add(Work.WASEAT_CLOSE)
+        self.context.handled_synchronously.add(WaseatClose.name)
 
 
 class CourierTookOrderSideEffect(OrderSideEffect):
@@ -85,7 +88,7 @@ class CourierTookOrderSideEffect(OrderSideEffect):
         preparations_broadcast_on_commit(
             order_ids=[order.pk, *bundle_mates_touch(order=order)], reason="courier_took_order"
         )
-        self.context.handled_synchronously.add(Work.DASHBOARD_BROADCAST)
+        self.context.handled_synchronously.add(DashboardBroadcast.name)
 
 
 Rule = Callable[[UpdateContext], bool]
@@ -131,9 +134,6 @@ def preparations_broadcast_on_commit(*, order_ids: list[int], reason: str) -> No
 
 
 def preparations_broadcast(*, order_ids: list[int], reason: str) -> None:
-    from delivery.selectors.preparations import preparations_for_payload
-    from restaurant.broadcasts import broadcast_preparation, preparation_payload
-
     for preparation in preparations_for_payload().filter(order_id__in=order_ids).order_by("id"):
         albaik_identifier = preparation.order.albaik_identifier
         detail: dict[str, Any] = {"reason": reason}
@@ -155,8 +155,6 @@ def preparations_broadcast(*, order_ids: list[int], reason: str) -> None:
 
 
 def _order_close_in_waseat(*, order_id: int) -> None:
-    from delivery.services.waseat import order_close_in_waseat
-
     try:
         order_close_in_waseat(order_id=order_id, path=EffectPath.REQUEST)
     except Exception:  # recorded as failed by the close itself; the answered webhook must not fail

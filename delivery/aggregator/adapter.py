@@ -19,6 +19,7 @@ from delivery.errors import ValidationFailed
 from delivery.integrations.rappi import rappi_backend
 from delivery.models import Branch, MenuItem, Order, OrderSource, Preparation
 from delivery.services.orders import new_albaik_identifier, order_items_create, order_total
+from side_effects.aggregator import preparations_broadcast
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,4 @@ def _lock_order(*, aggregator: str, aggregator_id: str) -> None:
 
 
 def _broadcast_new(*, order_id: int) -> None:
-    from side_effects.aggregator import preparations_broadcast
-
     preparations_broadcast(order_ids=[order_id], reason="aggregator_order_taken")

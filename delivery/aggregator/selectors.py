@@ -7,7 +7,7 @@ from delivery.errors import NotFound
 from delivery.models import Order
 from delivery.selectors.preparations import preparations_for_payload
 from delivery.selectors.snapshots import branch_json, order_json
-from restaurant.broadcasts import preparation_payload
+from restaurant.payloads import preparation_payload
 
 MAX_AGGREGATOR_ID_LENGTH = 64
 

@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from delivery.aggregator.fetcher import aggregator_orders_fetch
 from delivery.aggregator.transitions import RAPPI
 from delivery.integrations.http import HTTPDeliveryError
 
@@ -13,8 +14,6 @@ logger = logging.getLogger(__name__)
 @shared_task(name="delivery.aggregator.tasks.aggregator_orders_fetch_task")
 def aggregator_orders_fetch_task() -> int:
     """Poll the aggregator for new orders (every AGGREGATOR_POLL_SECONDS); returns how many were new."""
-    from delivery.aggregator.fetcher import aggregator_orders_fetch
-
     try:
         return len(aggregator_orders_fetch(aggregator=RAPPI).published)
     except HTTPDeliveryError as exc:  # the next poll tries again

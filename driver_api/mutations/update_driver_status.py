@@ -3,7 +3,7 @@ from typing import Any
 import graphene
 
 from delivery.models import Driver
-from delivery.services.drivers import driver_report_status
+from delivery.use_cases.drivers import driver_report_status
 from driver_api.mutations.base import DriverMutation
 from driver_api.types import DriverStatus, UserError
 

@@ -10,11 +10,11 @@ from rest_framework.test import APIClient
 from delivery.models import Branch, CourierStatus, DeliveryStatus, DriverStatus, Order, PreparationStatus
 from delivery.selectors.preparations import preparation_list_active
 from delivery.services.deliveries import delivery_mark_arrived, delivery_update_by_driver
-from delivery.services.drivers import driver_report_status
-from delivery.services.preparations import preparation_set_status
 from delivery.services.trips import trip_assign_order
+from delivery.use_cases.drivers import driver_report_status
+from delivery.use_cases.preparations import preparation_set_status
 from events.models import OutboxEvent
-from restaurant.broadcasts import preparation_payload
+from restaurant.payloads import preparation_payload
 from tests.factories import AggregatorOrderFactory, DeliveryFactory, DriverFactory, PreparationFactory
 
 pytestmark = pytest.mark.django_db

@@ -176,8 +176,8 @@ def test_the_bundle_forgets_a_delivered_order_even_when_its_courier_takes_anothe
 def test_a_bundle_member_handed_over_by_the_kitchen_updates_the_others(
     send_courier: Webhook, branch: Branch, dashboard: Dashboard, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from delivery.services.preparations import preparation_set_status
-    from restaurant.broadcasts import preparation_payload
+    from delivery.use_cases.preparations import preparation_set_status
+    from restaurant.payloads import preparation_payload
     from tests.factories import UserFactory
 
     orders = [AggregatorOrderFactory.create(branch=branch, aggregator_id=name) for name in ("A", "C", "E")]
