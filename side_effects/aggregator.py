@@ -1,8 +1,9 @@
 """Side effects of aggregator order transitions (courier and kitchen statuses).
 
 `OrderSideEffectFactory.create(orders, transiting_to)` yields, per order, the side
-effects its rules select, or `NoSideEffect` when none applies. A new rule is a new
-class plus one line in `RULES`; `OrderService.update` never changes for it.
+effects its rules select, or `NoSideEffect` when none applies (`side_effects.base`, the
+framework delivery transitions use too). A new rule is a new class plus one line in `RULES`;
+`OrderService.update` never changes for it.
 """
 
 import logging
@@ -20,7 +21,7 @@ from delivery.selectors.preparations import COURIER_STATUSES_PAST_KITCHEN, prepa
 from delivery.services.waseat import order_close_in_waseat
 from restaurant.broadcasts import broadcast_preparation
 from restaurant.payloads import preparation_payload
-from side_effects.base import NoSideEffect, SideEffect
+from side_effects.base import RuleSideEffectFactory, SideEffect
 from side_effects.deliveries import DashboardBroadcast, WaseatClose
 from side_effects.models import EffectKind, EffectPath, EffectRecord
 
@@ -112,20 +113,13 @@ RULES: tuple[tuple[Rule, type[OrderSideEffect]], ...] = (
 )
 
 
-class OrderSideEffectFactory:
-    rules: tuple[tuple[Rule, type[OrderSideEffect]], ...] = RULES
+class OrderSideEffectFactory(RuleSideEffectFactory[UpdateContext]):
+    rules = RULES
 
     def create(self, orders: Iterable[Order], transiting_to: StatusChange) -> Iterator[SideEffect[UpdateContext]]:
         """Yield the side effects of moving each order to `transiting_to` (`NoSideEffect` when none applies)."""
         for order in orders:
-            context = UpdateContext(order=order, transiting_to=transiting_to)
-            applied = False
-            for applies, side_effect in self.rules:
-                if applies(context):
-                    applied = True
-                    yield side_effect(context)
-            if not applied:
-                yield NoSideEffect(context)
+            yield from self.side_effects(UpdateContext(order=order, transiting_to=transiting_to))
 
 
 def preparations_broadcast_on_commit(*, order_ids: list[int], reason: str) -> None:

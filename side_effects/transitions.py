@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from events.envelope import Event
 from events.publishing import publish
-from side_effects.base import NoSideEffect, SideEffect, execute_all
+from side_effects.base import SideEffect, SideEffectFactory, execute_all
 from side_effects.policy import MovableWork, TransitionContext, transition_works
 
 
@@ -48,16 +48,20 @@ class LeftToConsumer(SideEffect[TransitionContext]):
         return f"{self.__class__.__name__}({self.work.name})"
 
 
+class TransitionSideEffectFactory(SideEffectFactory[TransitionContext]):
+    """One strategy per movable piece of work the transition involves, on the path the policy chooses."""
+
+    def choose(self, context: TransitionContext) -> Iterator[SideEffect[TransitionContext]]:
+        for work in transition_works(context.event_type):
+            if work.runs_in_request(context):
+                yield InRequest(context, work)
+            else:
+                yield LeftToConsumer(context, work)
+
+
 def delivery_side_effects(context: TransitionContext) -> Iterator[SideEffect[TransitionContext]]:
     """Yield the side effects of a delivery transition, one strategy per piece of work."""
-    works = transition_works(context.event_type)
-    for work in works:
-        if work.runs_in_request(context):
-            yield InRequest(context, work)
-        else:
-            yield LeftToConsumer(context, work)
-    if not works:
-        yield NoSideEffect(context)
+    return TransitionSideEffectFactory().side_effects(context)
 
 
 def execute_before_publish(side_effects: list[SideEffect[TransitionContext]]) -> list[SideEffect[TransitionContext]]:
