@@ -1,9 +1,9 @@
 """aggregator_orders: the adapter. Takes or rejects each new aggregator order (`aggregator.order_received`)."""
 
+from aggregators.adapter import aggregator_order_receive
+from aggregators.transitions import RAPPI
 from consumers.errors import InvalidMessage
 from consumers.registry import ConsumerDefinition
-from delivery.aggregator.adapter import aggregator_order_receive
-from delivery.aggregator.transitions import RAPPI
 from delivery.errors import ValidationFailed
 from events.envelope import Event
 

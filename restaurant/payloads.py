@@ -6,7 +6,7 @@ Events carry it (taken in the writer's transaction) and the dashboard's page and
 from typing import Any
 
 from delivery.models import Preparation
-from delivery.selectors.preparations import (
+from restaurant.selectors import (
     is_loaded_for_payload,
     preparation_get_for_payload,
     preparation_state,

@@ -14,13 +14,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.aggregator.bundles import bundle_mates_touch, order_bundle_assign
-from delivery.aggregator.transitions import StatusChange
+from aggregators.bundles import bundle_mates_touch, order_bundle_assign
+from aggregators.transitions import StatusChange
 from delivery.models import CourierStatus, Order, OrderStatus
-from delivery.selectors.preparations import COURIER_STATUSES_PAST_KITCHEN, preparations_for_payload
 from delivery.services.waseat import order_close_in_waseat
 from restaurant.broadcasts import broadcast_preparation
 from restaurant.payloads import preparation_payload
+from restaurant.selectors import COURIER_STATUSES_PAST_KITCHEN, preparations_for_payload
 from side_effects.base import RuleSideEffectFactory, SideEffect
 from side_effects.deliveries import DashboardBroadcast, WaseatClose
 from side_effects.models import EffectKind, EffectPath, EffectRecord

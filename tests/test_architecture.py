@@ -6,7 +6,17 @@ a cycle inside one layer.
 
 import grimp
 
-PACKAGES = ("config", "consumers", "delivery", "driver_api", "events", "restaurant", "side_effects")
+PACKAGES = (
+    "config",
+    "consumers",
+    "delivery",
+    "driver_api",
+    "events",
+    "restaurant",
+    "side_effects",
+    "aggregators",
+    "devtools",
+)
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from django.db import connection, transaction
 from django.utils import timezone
 
-from delivery.aggregator.selectors import aggregator_order_get, status_event_data
-from delivery.aggregator.transitions import StatusChange, status_rank
+from aggregators.selectors import aggregator_order_get, status_event_data
+from aggregators.transitions import StatusChange, status_rank
 from delivery.models import Order
 from events.envelope import order_key
 from events.publishing import publish

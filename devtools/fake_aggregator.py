@@ -27,9 +27,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 from django.utils import timezone
 
-from delivery.aggregator.signatures import HEADER, signature_header
+from aggregators.signatures import HEADER, signature_header
 from delivery.models import CourierStatus
-from delivery.services.demo import BRANCHES, MENU
+from devtools.demo import BRANCHES, MENU
 
 logger = logging.getLogger(__name__)
 

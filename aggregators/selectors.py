@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from delivery.aggregator.transitions import StatusChange
+from aggregators.transitions import StatusChange
 from delivery.errors import NotFound
 from delivery.models import Order
-from delivery.selectors.preparations import preparations_for_payload
 from delivery.selectors.snapshots import branch_json, order_json
 from restaurant.payloads import preparation_payload
+from restaurant.selectors import preparations_for_payload
 
 MAX_AGGREGATOR_ID_LENGTH = 64
 

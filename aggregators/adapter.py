@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection, transaction
 from rest_framework import serializers
 
-from delivery.aggregator.selectors import is_valid_aggregator_id
+from aggregators.selectors import is_valid_aggregator_id
 from delivery.errors import ValidationFailed
 from delivery.integrations.rappi import rappi_backend
 from delivery.models import Branch, MenuItem, Order, OrderSource, Preparation

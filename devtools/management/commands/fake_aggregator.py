@@ -8,9 +8,9 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from delivery.aggregator.fake_api import TAKEN, FakeAggregator
 from delivery.models import CourierStatus
-from delivery.services.demo import MENU
+from devtools.demo import MENU
+from devtools.fake_aggregator import TAKEN, FakeAggregator
 
 BOB = {"id": "courier-bob", "name": "Bob", "phone": "+966555000222"}
 JOE = {"id": "courier-joe", "name": "Joe", "phone": "+966555000333"}

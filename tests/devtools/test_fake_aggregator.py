@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from config.celery import app
-from delivery.aggregator.fake_api import FakeAggregator
 from delivery.models import Order
-from tests.delivery.aggregator.conftest import SECRET
+from devtools.fake_aggregator import FakeAggregator
+from tests.aggregators.conftest import SECRET
 from tests.factories import AggregatorOrderFactory
 
 
@@ -47,7 +47,7 @@ def test_the_fetcher_is_on_the_beat_schedule(settings: Any) -> None:
 
 
 def test_the_demo_sends_webhooks_to_the_apps_port_by_default(settings: Any) -> None:
-    from delivery.management.commands.fake_aggregator import Command
+    from devtools.management.commands.fake_aggregator import Command
 
     settings.PORT = 9123
     options = Command().create_parser("manage.py", "fake_aggregator").parse_args(["--demo"])

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, path
 
-from delivery.aggregator import views
+from aggregators import views
 from delivery.models import CourierStatus
 
 ALLOWED_METHODS_UPDATE_ORDER: dict[str, Any] = {"patch": "update"}

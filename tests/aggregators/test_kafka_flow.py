@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from aggregators.tasks import aggregator_orders_fetch_task
 from consumers.aggregator_orders import definition
 from consumers.models import ProcessedEvent
-from delivery.aggregator.fake_api import REJECTED, TAKEN, FakeAggregator
-from delivery.aggregator.tasks import aggregator_orders_fetch_task
 from delivery.models import Order, Preparation
+from devtools.fake_aggregator import REJECTED, TAKEN, FakeAggregator
 from tests.factories import BranchFactory, MenuItemFactory
 from tests.processes import wait_for
 

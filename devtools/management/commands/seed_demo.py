@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from delivery.services.demo import demo_seed
+from devtools.demo import demo_seed
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from delivery.aggregator.transitions import COURIER_STATUS, KITCHEN_STATUS, StatusChange
+from aggregators.transitions import COURIER_STATUS, KITCHEN_STATUS, StatusChange
 from delivery.models import Branch, Bundle, Order
 from events.envelope import Event
 from events.models import OutboxEvent
@@ -19,7 +19,7 @@ from side_effects.aggregator import (
     UpdateContext,
 )
 from side_effects.base import NoSideEffect, SideEffect
-from tests.delivery.aggregator.conftest import Webhook, at
+from tests.aggregators.conftest import Webhook, at
 from tests.factories import AggregatorOrderFactory, BranchFactory
 
 pytestmark = pytest.mark.django_db
@@ -176,8 +176,8 @@ def test_the_bundle_forgets_a_delivered_order_even_when_its_courier_takes_anothe
 def test_a_bundle_member_handed_over_by_the_kitchen_updates_the_others(
     send_courier: Webhook, branch: Branch, dashboard: Dashboard, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from delivery.use_cases.preparations import preparation_set_status
     from restaurant.payloads import preparation_payload
+    from restaurant.use_cases import preparation_set_status
     from tests.factories import UserFactory
 
     orders = [AggregatorOrderFactory.create(branch=branch, aggregator_id=name) for name in ("A", "C", "E")]

@@ -11,8 +11,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from delivery.aggregator.signatures import HEADER, signature_verify
-from delivery.aggregator.transitions import RAPPI
+from aggregators.signatures import HEADER, signature_verify
+from aggregators.transitions import RAPPI
 
 
 @dataclass(frozen=True)

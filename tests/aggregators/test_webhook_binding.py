@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from delivery.models import Order
 from events.models import OutboxEvent
-from tests.delivery.aggregator.conftest import Webhook, at, courier_body, courier_path, signed_patch
+from tests.aggregators.conftest import Webhook, at, courier_body, courier_path, signed_patch
 from tests.factories import AggregatorOrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,12 +10,12 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from delivery.aggregator.transitions import COURIER_FLOW
+from aggregators.transitions import COURIER_FLOW
 from delivery.models import Order, OrderStatus
 from events.envelope import Event
 from events.models import OutboxEvent
 from side_effects.models import EffectKind, EffectRecord
-from tests.delivery.aggregator.conftest import Webhook, at, courier_path, signed_patch
+from tests.aggregators.conftest import Webhook, at, courier_path, signed_patch
 from tests.factories import AggregatorOrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,11 +4,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.aggregator.bundles import bundle_mates_touch
+from aggregators.bundles import bundle_mates_touch
 from delivery.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from delivery.models import Delivery, Order, Preparation, PreparationStatus
-from delivery.selectors.preparations import PREPARATION_FLOW, is_valid_id, preparation_state, user_is_branch_staff
 from delivery.services.deliveries import delivery_mark_collecting
+from restaurant.selectors import PREPARATION_FLOW, is_valid_id, preparation_state, user_is_branch_staff
 from side_effects.aggregator import preparations_broadcast_on_commit
 from side_effects.kitchen import PreparationShown
 

@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from delivery.aggregator.fake_api import FakeAggregator
-from delivery.aggregator.signatures import signature_header
+from aggregators.signatures import signature_header
+from devtools.fake_aggregator import FakeAggregator
 
 SECRET = "test-rappi-webhook-secret"
 

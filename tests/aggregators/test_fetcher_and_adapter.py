@@ -8,13 +8,13 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from aggregators.tasks import aggregator_orders_fetch_task
 from consumers.aggregator_orders import definition, handle_order_received
 from consumers.errors import InvalidMessage
-from delivery.aggregator.fake_api import NEW, REJECTED, TAKEN, FakeAggregator
-from delivery.aggregator.tasks import aggregator_orders_fetch_task
 from delivery.integrations.http import TransientHTTPError
 from delivery.integrations.rappi import console_rappi
 from delivery.models import Branch, MenuItem, Order, OrderSource, Preparation
+from devtools.fake_aggregator import NEW, REJECTED, TAKEN, FakeAggregator
 from events.envelope import Event
 from events.models import OutboxEvent
 from tests.factories import BranchFactory, MenuItemFactory
@@ -186,7 +186,7 @@ def test_an_event_without_an_order_id_or_from_another_aggregator_is_invalid() ->
 
 
 def test_the_console_backend_records_what_it_would_send(store: Branch, menu: list[MenuItem]) -> None:
-    from delivery.aggregator.adapter import aggregator_order_receive
+    from aggregators.adapter import aggregator_order_receive
 
     console_rappi.sent.clear()
     payload = {

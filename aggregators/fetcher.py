@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
-from delivery.aggregator.adapter import aggregator_order_id
+from aggregators.adapter import aggregator_order_id
 from delivery.integrations.rappi import rappi_backend
 from delivery.models import Order
 from events.models import OutboxEvent

@@ -4,14 +4,14 @@ import logging
 
 from celery import shared_task
 
-from delivery.aggregator.fetcher import aggregator_orders_fetch
-from delivery.aggregator.transitions import RAPPI
+from aggregators.fetcher import aggregator_orders_fetch
+from aggregators.transitions import RAPPI
 from delivery.integrations.http import HTTPDeliveryError
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="delivery.aggregator.tasks.aggregator_orders_fetch_task")
+@shared_task(name="aggregators.tasks.aggregator_orders_fetch_task")
 def aggregator_orders_fetch_task() -> int:
     """Poll the aggregator for new orders (every AGGREGATOR_POLL_SECONDS); returns how many were new."""
     try:

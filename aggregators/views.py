@@ -14,11 +14,11 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from delivery.aggregator import serializers
-from delivery.aggregator.authentication import IsRappiAuthenticated, RappiSignatureAuthentication
-from delivery.aggregator.selectors import webhook_state
-from delivery.aggregator.services import aggregator_order_update
-from delivery.aggregator.transitions import COURIER_STATUS, KITCHEN_STATUS, RAPPI, StatusProperty
+from aggregators import serializers
+from aggregators.authentication import IsRappiAuthenticated, RappiSignatureAuthentication
+from aggregators.selectors import webhook_state
+from aggregators.services import aggregator_order_update
+from aggregators.transitions import COURIER_STATUS, KITCHEN_STATUS, RAPPI, StatusProperty
 from delivery.api.throttles import WebhookThrottle
 
 logger = logging.getLogger(__name__)

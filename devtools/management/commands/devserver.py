@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from config.background import BackgroundService, load_services
-from delivery.services.demo import demo_seed
+from devtools.demo import demo_seed
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

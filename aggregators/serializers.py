@@ -6,7 +6,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from delivery.aggregator.transitions import COURIER_STATUS, KITCHEN_STATUS, Courier, StatusChange
+from aggregators.transitions import COURIER_STATUS, KITCHEN_STATUS, Courier, StatusChange
 from delivery.errors import ValidationFailed
 from delivery.models import CourierStatus
 

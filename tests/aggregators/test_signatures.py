@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from delivery.aggregator.signatures import signature_compute, signature_header, signature_verify
+from aggregators.signatures import signature_compute, signature_header, signature_verify
 from delivery.errors import NotAuthenticated
 from delivery.models import Order
 from events.models import OutboxEvent
-from tests.delivery.aggregator.conftest import SECRET, at, courier_body, courier_path, signed_patch
+from tests.aggregators.conftest import SECRET, at, courier_body, courier_path, signed_patch
 from tests.factories import AggregatorOrderFactory
 
 pytestmark = pytest.mark.django_db
