@@ -6,17 +6,17 @@ already created locally is never taken or created twice.
 """
 
 import logging
-import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from rest_framework import serializers
 
 from aggregators.selectors import is_valid_aggregator_id
 from delivery.errors import ValidationFailed
 from delivery.integrations.rappi import rappi_backend
+from delivery.locks import advisory_xact_lock
 from delivery.models import Branch, MenuItem, Order, OrderSource, Preparation
 from delivery.services.orders import new_albaik_identifier, order_items_create, order_total
 from side_effects.aggregator import preparations_broadcast
@@ -80,7 +80,8 @@ def aggregator_order_receive(*, aggregator: str, payload: Any) -> ReceiveOutcome
     if aggregator_id is None:
         raise ValidationFailed("The aggregator order has no usable id.", fields={"id": ["Required."]})
     with transaction.atomic():
-        _lock_order(aggregator=aggregator, aggregator_id=aggregator_id)
+        # Serialise the handling of one aggregator order (a duplicate must see the first one's order).
+        advisory_xact_lock(f"aggregator-order:{aggregator}:{aggregator_id}")
         existing = Order.objects.filter(aggregator=aggregator, aggregator_id=aggregator_id).first()
         if existing is not None:
             logger.info("%s order %s is already %s: nothing to do", aggregator, aggregator_id, existing)
@@ -135,15 +136,6 @@ def _accept(*, aggregator: str, aggregator_id: str, payload: Any) -> tuple[str |
     order_items_create(order=order, lines=lines)
     Preparation.objects.create(order=order, branch=branch)
     return None, order
-
-
-def _lock_order(*, aggregator: str, aggregator_id: str) -> None:
-    """Serialise the handling of one aggregator order (a duplicate must see the first one's order)."""
-    if connection.vendor != "postgresql":
-        return  # SQLite runs one writer at a time anyway
-    key = zlib.crc32(f"aggregator-order:{aggregator}:{aggregator_id}".encode())
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _broadcast_new(*, order_id: int) -> None:

@@ -1,13 +1,13 @@
 """The fetcher: polls the aggregator for new orders and hands each to the adapter through Kafka, once."""
 
 import logging
-import zlib
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from aggregators.adapter import aggregator_order_id
 from delivery.integrations.rappi import rappi_backend
+from delivery.locks import advisory_xact_lock
 from delivery.models import Order
 from events.models import OutboxEvent
 from events.publishing import publish
@@ -48,7 +48,8 @@ def aggregator_orders_fetch(*, aggregator: str) -> FetchResult:
     if not by_id:
         return result
     with transaction.atomic():
-        _lock_fetch(aggregator=aggregator)
+        # One fetch of an aggregator at a time decides what is new (overlapping beats must not publish twice).
+        advisory_xact_lock(f"aggregator-fetch:{aggregator}")
         keys = {
             order_received_key(aggregator=aggregator, aggregator_id=aggregator_id): aggregator_id
             for aggregator_id in by_id
@@ -69,12 +70,3 @@ def aggregator_orders_fetch(*, aggregator: str) -> FetchResult:
     if result.published:
         logger.info("%s: %d new order(s) received: %s", aggregator, len(result.published), result.published)
     return result
-
-
-def _lock_fetch(*, aggregator: str) -> None:
-    """One fetch of an aggregator at a time decides what is new (overlapping beats must not publish twice)."""
-    if connection.vendor != "postgresql":
-        return  # SQLite runs one writer at a time anyway
-    key = zlib.crc32(f"aggregator-fetch:{aggregator}".encode())
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])

@@ -7,14 +7,14 @@ newest state wins.
 """
 
 import logging
-import zlib
 from collections.abc import Iterable, Sequence
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from aggregators.selectors import aggregator_order_get, status_event_data
 from aggregators.transitions import StatusChange, status_rank
+from delivery.locks import advisory_xact_lock
 from delivery.models import Order
 from events.envelope import order_key
 from events.publishing import publish
@@ -55,7 +55,8 @@ class OrderService:
         with transaction.atomic():
             if to_status.courier is not None:
                 for aggregator in sorted({order.aggregator for order in orders}):
-                    _lock_assignments(aggregator=aggregator)
+                    # Serialise one aggregator's courier assignments: bundle detection reads other orders.
+                    advisory_xact_lock(f"aggregator-assignments:{aggregator}")
             locked = list(
                 Order.objects.select_for_update(of=("self",))
                 .select_related("branch")
@@ -107,15 +108,6 @@ class OrderService:
             order.updated_at = now
             order.version += 1  # the row is locked: counting in memory is safe
         Order.objects.bulk_update(orders, fields=list(SAVED_FIELDS))
-
-
-def _lock_assignments(*, aggregator: str) -> None:
-    """Serialise courier assignments of one aggregator: bundle detection reads and writes other orders."""
-    if connection.vendor != "postgresql":
-        return  # SQLite runs one writer at a time anyway
-    key = zlib.crc32(f"aggregator-assignments:{aggregator}".encode())
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _handled_by_order(executed: Sequence[object]) -> dict[int, set[str]]:
