@@ -11,10 +11,11 @@ from delivery.locks import advisory_xact_lock
 from delivery.models import Order
 from events.models import OutboxEvent
 from events.publishing import publish
+from events.types import EventType
 
 logger = logging.getLogger(__name__)
 
-ORDER_RECEIVED = "aggregator.order_received"
+ORDER_RECEIVED = EventType.AGGREGATOR_ORDER_RECEIVED
 
 
 def order_received_key(*, aggregator: str, aggregator_id: str) -> str:

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Literal
 
 from delivery.models import CourierStatus
+from events.types import EventType
 
 RAPPI = "rappi"
 
@@ -62,7 +63,7 @@ class StatusChange:
     def event_type(self) -> str:
         """The event published when this change is applied (contract §5)."""
         if self.attribute == KITCHEN_STATUS:
-            return "kitchen.status_changed"
+            return EventType.KITCHEN_STATUS_CHANGED
         if self.status == CourierStatus.ASSIGNED:
-            return "courier.assigned"
-        return "courier.status_changed"
+            return EventType.COURIER_ASSIGNED
+        return EventType.COURIER_STATUS_CHANGED

@@ -6,6 +6,7 @@ from consumers.errors import InvalidMessage
 from consumers.registry import ConsumerDefinition
 from delivery.errors import ValidationFailed
 from events.envelope import Event
+from events.types import EventType
 
 SUPPORTED_AGGREGATORS = frozenset({RAPPI})
 
@@ -21,4 +22,6 @@ def handle_order_received(event: Event) -> None:
         raise InvalidMessage(f"{exc.code}: {exc.message}") from exc
 
 
-definition = ConsumerDefinition(name="aggregator_orders", handlers={"aggregator.order_received": handle_order_received})
+definition = ConsumerDefinition(
+    name="aggregator_orders", handlers={EventType.AGGREGATOR_ORDER_RECEIVED: handle_order_received}
+)
