@@ -9,6 +9,8 @@ COPY restaurant ./restaurant
 COPY consumers ./consumers
 COPY side_effects ./side_effects
 COPY events ./events
+COPY aggregators ./aggregators
+COPY devtools ./devtools
 COPY locale ./locale
 COPY manage.py ./
 RUN pip install --no-cache-dir . && DEBUG=false SECRET_KEY=build RAPPI_WEBHOOK_SECRET=build ALLOWED_HOSTS=build python manage.py collectstatic --noinput

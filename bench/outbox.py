@@ -17,7 +17,7 @@ from delivery.models import DriverStatus
 from events.envelope import driver_key
 from events.models import OutboxEvent
 from events.publishing import publish
-from side_effects.deliveries import Work
+from side_effects.deliveries import DriverStatus as DriverStatusWork
 
 
 def pipeline_settled() -> bool:
@@ -76,7 +76,7 @@ def outbox_burst(*, events: int, drivers: list[Trip], timeout: float) -> BurstRe
                     "delivery_id": None,
                     "driver_status": DriverStatus.AVAILABLE.value,
                 },
-                handled_synchronously=[Work.DRIVER_STATUS.value],
+                handled_synchronously=[DriverStatusWork.name],
             )
     committed = timezone.now()
     burst = OutboxEvent.objects.filter(pk__gt=before, type="driver.status_changed")

@@ -20,8 +20,8 @@ from delivery.models import Branch, Customer, Delivery, DeliveryStatus, Driver, 
 from delivery.services.accounts import token_issue
 from delivery.services.deliveries import delivery_mark_arrived
 from delivery.services.orders import ItemRequest, order_place
-from delivery.services.preparations import preparation_set_status
 from events.models import OutboxEvent
+from restaurant.use_cases import preparation_set_status
 from side_effects.flags import FlagName
 
 User = get_user_model()

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
+from config.celery import app
+
 logger = logging.getLogger(__name__)
 
 
@@ -55,8 +57,6 @@ class PeriodicTask:
 
 def celery_beat_services() -> list[BackgroundService]:
     """Run the Celery beat schedule in-process (Celery is eager under devserver)."""
-    from config.celery import app
-
     # Workers import task modules themselves; here they must be imported before lookup.
     app.loader.import_default_modules()
     services: list[BackgroundService] = []

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "events",
     "consumers",
     "side_effects",
+    "aggregators",
+    "devtools",
 ]
 
 MIDDLEWARE = [
@@ -358,7 +360,7 @@ CONTENT_SECURITY_POLICY = {
 # Periodic tasks: run by Celery beat in production and in-process by `devserver`.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_BEAT_SCHEDULE["aggregator-orders-fetch"] = {
-    "task": "delivery.aggregator.tasks.aggregator_orders_fetch_task",
+    "task": "aggregators.tasks.aggregator_orders_fetch_task",
     "schedule": AGGREGATOR_POLL_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["consumer-records-prune"] = {
@@ -366,7 +368,7 @@ CELERY_BEAT_SCHEDULE["consumer-records-prune"] = {
     "schedule": RETENTION_PRUNE_SECONDS,
 }
 # Task modules outside an app's `tasks.py`: Celery imports them when it loads its default modules.
-CELERY_IMPORTS = ["delivery.aggregator.tasks"]
+CELERY_IMPORTS = ["aggregators.tasks"]
 
 # What `manage.py devserver` runs beside the web server, in start order.
 DEVSERVER_SERVICES = [

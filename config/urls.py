@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/", include("delivery.api.urls")),
     path("graphql/", DriverGraphQLView.as_view(), name="graphql"),
     path("restaurant/", include("restaurant.urls")),
-    path("webhooks/rappi/", include("delivery.aggregator.urls")),
+    path("webhooks/rappi/", include("aggregators.urls")),
 ]
 
 handler400 = "delivery.api.errors.json_400"

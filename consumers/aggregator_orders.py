@@ -1,11 +1,12 @@
 """aggregator_orders: the adapter. Takes or rejects each new aggregator order (`aggregator.order_received`)."""
 
+from aggregators.adapter import aggregator_order_receive
+from aggregators.transitions import RAPPI
 from consumers.errors import InvalidMessage
 from consumers.registry import ConsumerDefinition
-from delivery.aggregator.adapter import aggregator_order_receive
-from delivery.aggregator.transitions import RAPPI
 from delivery.errors import ValidationFailed
 from events.envelope import Event
+from events.types import EventType
 
 SUPPORTED_AGGREGATORS = frozenset({RAPPI})
 
@@ -23,5 +24,5 @@ def handle_order_received(event: Event) -> None:
 
 # One order per transaction: taking or rejecting it calls the aggregator.
 definition = ConsumerDefinition(
-    name="aggregator_orders", batch_size=1, handlers={"aggregator.order_received": handle_order_received}
+    name="aggregator_orders", batch_size=1, handlers={EventType.AGGREGATOR_ORDER_RECEIVED: handle_order_received}
 )

@@ -9,6 +9,7 @@ from delivery.errors import NotFound
 from delivery.models import DeliveryStatusChange, Order, OrderStatus
 from events.models import OutboxEvent
 from side_effects.models import EffectRecord
+from side_effects.policy import transition_works
 
 # For entries with the same time: the cause before its consequences.
 _KIND_RANK = {"order_placed": 0, "status_change": 1, "event": 2, "processed": 3}
@@ -20,12 +21,8 @@ def _iso(value: datetime | None) -> str | None:
 
 def _work_paths(event: OutboxEvent) -> dict[str, str]:
     """Which path did each piece of the event's work: "request" (old) or "consumer" (new)."""
-    from side_effects.deliveries import TRANSITION_WORK
-
     handled = set(json.loads(event.envelope).get("handled_synchronously", []))
-    return {
-        work.value: "request" if work.value in handled else "consumer" for work in TRANSITION_WORK.get(event.type, ())
-    }
+    return {work.name: "request" if work.name in handled else "consumer" for work in transition_works(event.type)}
 
 
 def order_timeline_get(*, albaik_identifier: str) -> dict[str, Any]:

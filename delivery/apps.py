@@ -6,5 +6,7 @@ class DeliveryConfig(AppConfig):
     name = "delivery"
 
     def ready(self) -> None:
-        # Registers the OpenAPI descriptions of the REST views with drf-spectacular.
+        # Imported once the models are loaded (Django's rule for ready()): the OpenAPI descriptions of the
+        # REST views, and the receivers that turn the services' signals into Celery tasks.
+        from delivery import tasks  # noqa: F401
         from delivery.api import schema  # noqa: F401

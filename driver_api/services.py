@@ -16,7 +16,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from delivery.models import DeliveryStatus
+from delivery.models import DeliveryStatus, Driver
+from delivery.selectors.snapshots import delivery_snapshot, delivery_with_related
 from delivery.transitions import STATUS_RANK
 from driver_api.models import CurrentTrip
 
@@ -125,9 +126,6 @@ def current_trip_clear(*, driver_id: int, delivery_id: int) -> bool:
 
 def current_trip_rebuild(*, driver_id: int) -> None:
     """Overwrite the driver's row from normal data (repair after drift)."""
-    from delivery.models import Driver
-    from delivery.selectors.snapshots import delivery_snapshot, delivery_with_related
-
     delivery_id = Driver.objects.filter(pk=driver_id).values_list("current_delivery_id", flat=True).first()
     if delivery_id is None:
         trip = CurrentTrip.objects.filter(driver_id=driver_id).first()

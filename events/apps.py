@@ -6,6 +6,7 @@ class EventsConfig(AppConfig):
     name = "events"
 
     def ready(self) -> None:
+        # Imported once the apps are loaded (Django's rule for ready()): the readiness checks read models.
         from config.health import readiness_reporters
         from events.readiness import broker_readiness, relay_readiness
 

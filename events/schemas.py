@@ -9,6 +9,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from events.types import EventType
+
 Schema = dict[str, Any]
 
 FORMATS = FormatChecker(formats=())
@@ -154,26 +156,26 @@ AGGREGATOR_ORDER_RECEIVED = _object(
 )
 
 DELIVERY_EVENT_TYPES = (
-    "trip.assigned",
-    "delivery.driver_arrived",
-    "delivery.ready_to_collect",
-    "delivery.out_for_delivery",
-    "delivery.delivered",
-    "delivery.failed",
+    EventType.TRIP_ASSIGNED,
+    EventType.DELIVERY_DRIVER_ARRIVED,
+    EventType.DELIVERY_READY_TO_COLLECT,
+    EventType.DELIVERY_OUT_FOR_DELIVERY,
+    EventType.DELIVERY_DELIVERED,
+    EventType.DELIVERY_FAILED,
 )
 
 # (event type, version) -> schema of `data`.
 DATA_SCHEMAS: dict[tuple[str, int], Schema] = {
     **{(event_type, 1): DELIVERY_SNAPSHOT for event_type in DELIVERY_EVENT_TYPES},
-    ("driver.status_changed", 1): DRIVER_STATUS_CHANGED,
-    ("waseat.close_requested", 1): WASEAT_CLOSE_REQUESTED,
-    ("courier.assigned", 1): AGGREGATOR_ORDER_STATUS,
-    ("courier.status_changed", 1): AGGREGATOR_ORDER_STATUS,
-    ("kitchen.status_changed", 1): AGGREGATOR_ORDER_STATUS,
-    ("aggregator.order_received", 1): AGGREGATOR_ORDER_RECEIVED,
+    (EventType.DRIVER_STATUS_CHANGED, 1): DRIVER_STATUS_CHANGED,
+    (EventType.WASEAT_CLOSE_REQUESTED, 1): WASEAT_CLOSE_REQUESTED,
+    (EventType.COURIER_ASSIGNED, 1): AGGREGATOR_ORDER_STATUS,
+    (EventType.COURIER_STATUS_CHANGED, 1): AGGREGATOR_ORDER_STATUS,
+    (EventType.KITCHEN_STATUS_CHANGED, 1): AGGREGATOR_ORDER_STATUS,
+    (EventType.AGGREGATOR_ORDER_RECEIVED, 1): AGGREGATOR_ORDER_RECEIVED,
 }
 
-EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(event_type for event_type, _ in DATA_SCHEMAS))
+EVENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(str(event_type) for event_type, _ in DATA_SCHEMAS))
 
 ENVELOPE_VALIDATOR = Draft202012Validator(ENVELOPE, format_checker=FORMATS)
 DATA_VALIDATORS: dict[tuple[str, int], Draft202012Validator] = {

@@ -9,9 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from delivery.api.authentication import ApiTokenAuthentication
-from delivery.selectors.preparations import preparation_list_active
-from delivery.services.preparations import preparation_set_status
-from restaurant.broadcasts import preparation_payload
+from restaurant.payloads import preparation_payload
+from restaurant.selectors import preparation_list_active
+from restaurant.use_cases import preparation_set_status
 
 
 class DashboardApi(APIView):

@@ -5,8 +5,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from delivery.selectors.preparations import user_is_branch_staff
 from restaurant.broadcasts import MESSAGE_TYPE, branch_group
+from restaurant.selectors import user_is_branch_staff
 
 # Application close code for "not allowed" (4000-4999 are free for applications).
 CLOSE_FORBIDDEN = 4403

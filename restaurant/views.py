@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from delivery.errors import Forbidden
-from delivery.selectors.preparations import branch_get_for_staff, branches_for_staff, preparation_list_active
-from restaurant.broadcasts import preparation_payload
+from restaurant.payloads import preparation_payload
+from restaurant.selectors import branch_get_for_staff, branches_for_staff, preparation_list_active
 
 
 class StaffLoginView(LoginView):

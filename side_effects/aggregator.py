@@ -1,8 +1,9 @@
 """Side effects of aggregator order transitions (courier and kitchen statuses).
 
 `OrderSideEffectFactory.create(orders, transiting_to)` yields, per order, the side
-effects its rules select, or `NoSideEffect` when none applies. A new rule is a new
-class plus one line in `RULES`; `OrderService.update` never changes for it.
+effects its rules select, or `NoSideEffect` when none applies (`side_effects.base`, the
+framework delivery transitions use too). A new rule is a new class plus one line in `RULES`;
+`OrderService.update` never changes for it.
 """
 
 import logging
@@ -13,12 +14,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.aggregator.bundles import bundle_mates_touch, order_bundle_assign
-from delivery.aggregator.transitions import StatusChange
+from aggregators.bundles import bundle_mates_touch, order_bundle_assign
+from aggregators.transitions import StatusChange
 from delivery.models import CourierStatus, Order, OrderStatus
-from delivery.selectors.preparations import COURIER_STATUSES_PAST_KITCHEN
-from side_effects.base import NoSideEffect, SideEffect
-from side_effects.deliveries import Work
+from delivery.services.waseat import order_close_in_waseat
+from restaurant.broadcasts import broadcast_preparation
+from restaurant.payloads import preparation_payload
+from restaurant.selectors import COURIER_STATUSES_PAST_KITCHEN, preparations_for_payload
+from side_effects.base import RuleSideEffectFactory, SideEffect
+from side_effects.deliveries import DashboardBroadcast, WaseatClose
 from side_effects.models import EffectKind, EffectPath, EffectRecord
 
 logger = logging.getLogger(__name__)
@@ -49,7 +53,7 @@ class CourierAssignedSideEffect(OrderSideEffect):
             return
         preparations_broadcast_on_commit(order_ids=changed, reason="bundle")
         if self.context.order.pk in changed:
-            self.context.handled_synchronously.add(Work.DASHBOARD_BROADCAST)
+            self.context.handled_synchronously.add(DashboardBroadcast.name)
 
 
 class CourierAtHubSideEffect(OrderSideEffect):
@@ -59,7 +63,7 @@ class CourierAtHubSideEffect(OrderSideEffect):
 
     def execute(self) -> None:
         preparations_broadcast_on_commit(order_ids=[self.context.order.pk], reason="courier_at_hub")
-        self.context.handled_synchronously.add(Work.DASHBOARD_BROADCAST)
+        self.context.handled_synchronously.add(DashboardBroadcast.name)
 
 
 class CourierDeliveredSideEffect(OrderSideEffect):
@@ -72,7 +76,7 @@ class CourierDeliveredSideEffect(OrderSideEffect):
         order.status = OrderStatus.DELIVERED
         order_id = order.pk
         transaction.on_commit(lambda: _order_close_in_waseat(order_id=order_id), robust=True)
-        self.context.handled_synchronously.add(Work.WASEAT_CLOSE)
+        self.context.handled_synchronously.add(WaseatClose.name)
 
 
 class CourierTookOrderSideEffect(OrderSideEffect):
@@ -85,7 +89,7 @@ class CourierTookOrderSideEffect(OrderSideEffect):
         preparations_broadcast_on_commit(
             order_ids=[order.pk, *bundle_mates_touch(order=order)], reason="courier_took_order"
         )
-        self.context.handled_synchronously.add(Work.DASHBOARD_BROADCAST)
+        self.context.handled_synchronously.add(DashboardBroadcast.name)
 
 
 Rule = Callable[[UpdateContext], bool]
@@ -109,20 +113,13 @@ RULES: tuple[tuple[Rule, type[OrderSideEffect]], ...] = (
 )
 
 
-class OrderSideEffectFactory:
-    rules: tuple[tuple[Rule, type[OrderSideEffect]], ...] = RULES
+class OrderSideEffectFactory(RuleSideEffectFactory[UpdateContext]):
+    rules = RULES
 
     def create(self, orders: Iterable[Order], transiting_to: StatusChange) -> Iterator[SideEffect[UpdateContext]]:
         """Yield the side effects of moving each order to `transiting_to` (`NoSideEffect` when none applies)."""
         for order in orders:
-            context = UpdateContext(order=order, transiting_to=transiting_to)
-            applied = False
-            for applies, side_effect in self.rules:
-                if applies(context):
-                    applied = True
-                    yield side_effect(context)
-            if not applied:
-                yield NoSideEffect(context)
+            yield from self.side_effects(UpdateContext(order=order, transiting_to=transiting_to))
 
 
 def preparations_broadcast_on_commit(*, order_ids: list[int], reason: str) -> None:
@@ -131,9 +128,6 @@ def preparations_broadcast_on_commit(*, order_ids: list[int], reason: str) -> No
 
 
 def preparations_broadcast(*, order_ids: list[int], reason: str) -> None:
-    from delivery.selectors.preparations import preparations_for_payload
-    from restaurant.broadcasts import broadcast_preparation, preparation_payload
-
     for preparation in preparations_for_payload().filter(order_id__in=order_ids).order_by("id"):
         albaik_identifier = preparation.order.albaik_identifier
         detail: dict[str, Any] = {"reason": reason}
@@ -155,8 +149,6 @@ def preparations_broadcast(*, order_ids: list[int], reason: str) -> None:
 
 
 def _order_close_in_waseat(*, order_id: int) -> None:
-    from delivery.services.waseat import order_close_in_waseat
-
     try:
         order_close_in_waseat(order_id=order_id, path=EffectPath.REQUEST)
     except Exception:  # recorded as failed by the close itself; the answered webhook must not fail

@@ -1,141 +1,81 @@
-"""Side effects of delivery transitions, chosen per driver by feature flags.
+"""The movable work of delivery transitions: one class each, one implementation for both paths.
 
-For each transition the factory yields one strategy per piece of work: either do it
-in the request (the old path) or leave it to a Kafka consumer (the new path). The
-choice is made once, here, and written into the event's `handled_synchronously`,
-so a flag flipped while the event is in flight cannot make work happen twice or
-not at all. Consumers do only the work that is not listed.
+Each class is registered once (`@register`) and says its flag, the transitions that involve
+it and the events its consumer handles; the request (old path) calls `in_request` through the
+side-effect factory (`side_effects.transitions`), its consumer (new path) calls `in_consumer`
+through `consumer_handlers()`. Adding a movable piece of work is one class here, registered.
 """
 
-import functools
 import logging
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.dateparse import parse_datetime
 
-from side_effects.base import NoSideEffect, SideEffect, execute_all
-from side_effects.flags import FlagName, SwitchName, flag_active_for, switch_active
+from delivery.services.drivers import driver_status_record
+from delivery.services.notifications import customer_notify
+from delivery.services.waseat import waseat_close_delivered, waseat_close_hand_over
+from driver_api.services import current_trip_assign, current_trip_merge
+from events.envelope import Event
+from events.types import EventType
+from restaurant.broadcasts import broadcast_preparation
+from side_effects.flags import FlagName, SwitchName, switch_active
 from side_effects.models import EffectKind, EffectPath, record_effect
-
-if TYPE_CHECKING:
-    from events.envelope import Event
+from side_effects.policy import MovableWork, TransitionContext, register
 
 logger = logging.getLogger(__name__)
 
-
-class Work(StrEnum):
-    """Pieces of work that can move from the request to a consumer (`handled_synchronously` values)."""
-
-    CURRENT_TRIP = "current_trip"
-    DASHBOARD_BROADCAST = "dashboard_broadcast"
-    CUSTOMER_NOTIFICATION = "customer_notification"
-    WASEAT_CLOSE = "waseat_close"
-    DRIVER_STATUS = "driver_status"
-
-
-WORK_FLAGS: dict[Work, FlagName] = {
-    Work.DASHBOARD_BROADCAST: FlagName.KAFKA_DASHBOARD_BROADCAST,
-    Work.CUSTOMER_NOTIFICATION: FlagName.KAFKA_CUSTOMER_NOTIFICATION,
-    Work.WASEAT_CLOSE: FlagName.KAFKA_WASEAT_CLOSE,
-    Work.DRIVER_STATUS: FlagName.KAFKA_DRIVER_STATUS,
-}
-
-# The work each transition involves, besides updating the delivery itself.
-TRANSITION_WORK: dict[str, tuple[Work, ...]] = {
-    "trip.assigned": (Work.CURRENT_TRIP, Work.DASHBOARD_BROADCAST, Work.CUSTOMER_NOTIFICATION),
-    "delivery.driver_arrived": (Work.CURRENT_TRIP, Work.DASHBOARD_BROADCAST, Work.DRIVER_STATUS),
-    "delivery.ready_to_collect": (Work.CURRENT_TRIP, Work.DASHBOARD_BROADCAST),
-    "delivery.out_for_delivery": (
-        Work.CURRENT_TRIP,
-        Work.DASHBOARD_BROADCAST,
-        Work.CUSTOMER_NOTIFICATION,
-        Work.DRIVER_STATUS,
-    ),
-    "delivery.delivered": (
-        Work.CURRENT_TRIP,
-        Work.DASHBOARD_BROADCAST,
-        Work.CUSTOMER_NOTIFICATION,
-        Work.WASEAT_CLOSE,
-        Work.DRIVER_STATUS,
-    ),
-    "delivery.failed": (
-        Work.CURRENT_TRIP,
-        Work.DASHBOARD_BROADCAST,
-        Work.CUSTOMER_NOTIFICATION,
-        Work.DRIVER_STATUS,
-    ),
-    "driver.status_changed": (Work.DRIVER_STATUS,),
-}
+# The transitions every piece of delivery work but the driver status involves.
+_TRIP_TRANSITIONS = frozenset(
+    {
+        EventType.TRIP_ASSIGNED,
+        EventType.DELIVERY_DRIVER_ARRIVED,
+        EventType.DELIVERY_READY_TO_COLLECT,
+        EventType.DELIVERY_OUT_FOR_DELIVERY,
+        EventType.DELIVERY_DELIVERED,
+        EventType.DELIVERY_FAILED,
+    }
+)
 
 
-@dataclass
-class TransitionContext:
-    """What is going on: one delivery transition, described by the event it publishes."""
+@register
+class CurrentTrip(MovableWork):
+    """The driver's own store (CurrentTrip row).
 
-    event_type: str
-    event_id: uuid.UUID
-    driver_user: AbstractBaseUser
-    # Filled by the service once the change is applied: the event data.
-    snapshot: dict[str, Any] = field(default_factory=dict)
-    # Normal-data driver status this transition implies, if any.
-    driver_status: str | None = None
-    # Whether the driver API itself initiated the change (its own store is then written in the request).
-    initiated_by_driver: bool = True
-    # Set when the event is published.
-    event_key: str = ""
-    handled_synchronously: list[str] = field(default_factory=list)
-    # When the fact happened: the event's `occurred_at`, so both paths apply it with the same time.
-    occurred_at: datetime | None = None
-
-
-class InRequest(SideEffect[TransitionContext]):
-    """Work done by the request (old path)."""
-
-    work: ClassVar[Work]
-    # Runs before the event is published, and may find it cannot do the work (see `done`).
-    before_publish: ClassVar[bool] = False
-    done: bool = True
-
-
-class LeftToConsumer(SideEffect[TransitionContext]):
-    """Work left to a Kafka consumer (new path): nothing to do in the request."""
-
-    def __init__(self, context: TransitionContext, work: Work) -> None:
-        super().__init__(context)
-        self.work = work
-
-    def execute(self) -> None:
-        return None
-
-
-class CurrentTripInRequest(InRequest):
-    """Write the driver's own store in the request.
-
-    When the row does not hold this trip yet (its `trip.assigned` is still on its way to the
-    driver_trip consumer), the change is left to that consumer, which applies it after the
-    assignment: both events share the driver's partition.
+    In the request, when the row does not hold this trip yet (its `trip.assigned` is still on its
+    way to the driver_trip consumer), the change is left to that consumer, which applies it after
+    the assignment: both events share the driver's partition. The consumer gets the whole trip in
+    each event: whichever arrives first builds the row, the rest merge into it.
     """
 
-    work = Work.CURRENT_TRIP
-    name = "current_trip_in_request"
+    name = "current_trip"
+    transitions = _TRIP_TRANSITIONS
+    consumer_events = (
+        EventType.TRIP_ASSIGNED,
+        EventType.DELIVERY_READY_TO_COLLECT,
+        EventType.DELIVERY_DRIVER_ARRIVED,
+        EventType.DELIVERY_OUT_FOR_DELIVERY,
+        EventType.DELIVERY_DELIVERED,
+        EventType.DELIVERY_FAILED,
+    )
     before_publish = True
 
-    def execute(self) -> None:
-        from driver_api.services import current_trip_assign, current_trip_merge
+    @classmethod
+    def runs_in_request(cls, context: TransitionContext) -> bool:
+        # The driver API writes its own store; changes from elsewhere reach it through Kafka when switched on.
+        if context.initiated_by_driver and context.event_type != EventType.TRIP_ASSIGNED:
+            return True
+        return not switch_active(SwitchName.KAFKA_TRIP_ASSIGNMENT)
 
-        snapshot = self.context.snapshot
+    @classmethod
+    def in_request(cls, context: TransitionContext) -> bool:
+        snapshot = context.snapshot
         driver_id = snapshot["driver"]["id"]
-        if self.context.event_type == "trip.assigned":
-            self.done = current_trip_assign(driver_id=driver_id, snapshot=snapshot)
-            return
+        if context.event_type == EventType.TRIP_ASSIGNED:
+            return current_trip_assign(driver_id=driver_id, snapshot=snapshot)
         delivery = snapshot["delivery"]
-        self.done = current_trip_merge(
+        return current_trip_merge(
             driver_id=driver_id,
             delivery_id=delivery["id"],
             status=delivery["status"],
@@ -143,53 +83,148 @@ class CurrentTripInRequest(InRequest):
             collecting_at=_parse(delivery.get("collecting_at")),
         )
 
+    @classmethod
+    def in_consumer(cls, event: Event) -> None:
+        current_trip_assign(driver_id=event.data["driver"]["id"], snapshot=event.data, event_id=event.id)
 
-class DashboardBroadcastInRequest(InRequest):
-    work = Work.DASHBOARD_BROADCAST
-    name = "dashboard_broadcast_in_request"
 
-    def execute(self) -> None:
-        snapshot = self.context.snapshot
-        event_id = self.context.event_id
+@register
+class DashboardBroadcast(MovableWork):
+    """The preparation's card on its branch's dashboards, from the `preparation` object the event carries."""
+
+    name = "dashboard_broadcast"
+    flag = FlagName.KAFKA_DASHBOARD_BROADCAST
+    transitions = _TRIP_TRANSITIONS
+    consumer_events = (
+        EventType.TRIP_ASSIGNED,
+        EventType.DELIVERY_DRIVER_ARRIVED,
+        EventType.DELIVERY_READY_TO_COLLECT,
+        EventType.DELIVERY_OUT_FOR_DELIVERY,
+        EventType.DELIVERY_DELIVERED,
+        EventType.DELIVERY_FAILED,
+        EventType.COURIER_ASSIGNED,
+        EventType.COURIER_STATUS_CHANGED,
+        EventType.KITCHEN_STATUS_CHANGED,
+    )
+
+    @classmethod
+    def in_request(cls, context: TransitionContext) -> None:
+        snapshot, event_id = context.snapshot, context.event_id
         transaction.on_commit(
             lambda: dashboard_broadcast(snapshot=snapshot, path=EffectPath.REQUEST, event_id=event_id)
         )
 
+    @classmethod
+    def in_consumer(cls, event: Event) -> None:
+        dashboard_broadcast(snapshot=event.data, path=EffectPath.CONSUMER, event_id=event.id)
 
-class CustomerNotificationInRequest(InRequest):
-    work = Work.CUSTOMER_NOTIFICATION
-    name = "customer_notification_in_request"
 
-    def execute(self) -> None:
-        from delivery.services.notifications import customer_notify
+@register
+class CustomerNotification(MovableWork):
+    """A push to the customer, in their language, with the event id as its idempotency key."""
 
-        snapshot = self.context.snapshot
-        event_id = self.context.event_id
+    name = "customer_notification"
+    flag = FlagName.KAFKA_CUSTOMER_NOTIFICATION
+    transitions = frozenset(
+        {
+            EventType.TRIP_ASSIGNED,
+            EventType.DELIVERY_OUT_FOR_DELIVERY,
+            EventType.DELIVERY_DELIVERED,
+            EventType.DELIVERY_FAILED,
+        }
+    )
+    consumer_events = (
+        EventType.TRIP_ASSIGNED,
+        EventType.DELIVERY_OUT_FOR_DELIVERY,
+        EventType.DELIVERY_DELIVERED,
+        EventType.DELIVERY_FAILED,
+    )
+
+    @classmethod
+    def in_request(cls, context: TransitionContext) -> None:
+        snapshot, event_id = context.snapshot, context.event_id
         transaction.on_commit(
             lambda: _logged(customer_notify, snapshot=snapshot, path=EffectPath.REQUEST, idempotency_key=event_id)
         )
 
+    @classmethod
+    def in_consumer(cls, event: Event) -> None:
+        customer_notify(snapshot=event.data, path=EffectPath.CONSUMER, idempotency_key=event.id)
 
-class WaseatCloseInRequest(InRequest):
-    """Close the order in WASEAT after the request commits.
 
-    If WASEAT still fails after the client's retries, the close is not dropped: a
+@register
+class WaseatClose(MovableWork):
+    """Close the delivered order in WASEAT.
+
+    If WASEAT still fails after the client's retries in the request, the close is not dropped: a
     `waseat.close_requested` event hands it to the waseat consumer, which retries it (or
     dead-letters it for an operator to replay). No other consumer acts on that event, so
     nothing else the delivered event carried is done again.
     """
 
-    work = Work.WASEAT_CLOSE
-    name = "waseat_close_in_request"
+    name = "waseat_close"
+    flag = FlagName.KAFKA_WASEAT_CLOSE
+    transitions = frozenset({EventType.DELIVERY_DELIVERED})
+    consumer_events = (EventType.DELIVERY_DELIVERED,)
 
-    def execute(self) -> None:
-        context = self.context
+    @classmethod
+    def in_request(cls, context: TransitionContext) -> None:
         transaction.on_commit(lambda: waseat_close_or_hand_over(context))
+
+    @classmethod
+    def in_consumer(cls, event: Event) -> None:
+        waseat_close_delivered(snapshot=event.data, path=EffectPath.CONSUMER, event_id=event.id)
+
+
+@register
+class DriverStatus(MovableWork):
+    """The driver's normal-data status (and its history row) that the transition implies."""
+
+    name = "driver_status"
+    flag = FlagName.KAFKA_DRIVER_STATUS
+    transitions = frozenset(
+        {
+            EventType.DELIVERY_DRIVER_ARRIVED,
+            EventType.DELIVERY_OUT_FOR_DELIVERY,
+            EventType.DELIVERY_DELIVERED,
+            EventType.DELIVERY_FAILED,
+            EventType.DRIVER_STATUS_CHANGED,
+        }
+    )
+    consumer_events = (
+        EventType.DRIVER_STATUS_CHANGED,
+        EventType.DELIVERY_DRIVER_ARRIVED,
+        EventType.DELIVERY_OUT_FOR_DELIVERY,
+        EventType.DELIVERY_DELIVERED,
+        EventType.DELIVERY_FAILED,
+    )
+
+    @classmethod
+    def apply(cls, *, driver_id: int, status: str | None, at: Any, event_id: uuid.UUID | None) -> None:
+        if not status:
+            return
+        driver_status_record(driver_id=driver_id, status=status, at=at, event_id=event_id)
+
+    @classmethod
+    def in_request(cls, context: TransitionContext) -> None:
+        cls.apply(
+            driver_id=context.snapshot["driver"]["id"],
+            status=context.driver_status,
+            at=context.occurred_at,
+            event_id=context.event_id,
+        )
+
+    @classmethod
+    def in_consumer(cls, event: Event) -> None:
+        cls.apply(
+            driver_id=event.data["driver"]["id"],
+            status=event.data.get("driver_status"),
+            at=event.occurred_at,
+            event_id=event.id,
+        )
 
 
 def waseat_close_or_hand_over(context: TransitionContext) -> None:
-    from delivery.services.waseat import waseat_close_delivered, waseat_close_hand_over
-
     order = context.snapshot["order"]
     try:
         waseat_close_delivered(snapshot=context.snapshot, path=EffectPath.REQUEST, event_id=context.event_id)
@@ -200,70 +235,8 @@ def waseat_close_or_hand_over(context: TransitionContext) -> None:
         waseat_close_hand_over(snapshot=context.snapshot, key=context.event_key, delivered_event_id=context.event_id)
 
 
-class DriverStatusInRequest(InRequest):
-    work = Work.DRIVER_STATUS
-    name = "driver_status_in_request"
-
-    def execute(self) -> None:
-        from delivery.services.drivers import driver_status_record
-
-        if self.context.driver_status is None:
-            return
-        driver_status_record(
-            driver_id=self.context.snapshot["driver"]["id"],
-            status=self.context.driver_status,
-            at=self.context.occurred_at,
-            event_id=self.context.event_id,
-        )
-
-
-IN_REQUEST: dict[Work, type[InRequest]] = {
-    Work.CURRENT_TRIP: CurrentTripInRequest,
-    Work.DASHBOARD_BROADCAST: DashboardBroadcastInRequest,
-    Work.CUSTOMER_NOTIFICATION: CustomerNotificationInRequest,
-    Work.WASEAT_CLOSE: WaseatCloseInRequest,
-    Work.DRIVER_STATUS: DriverStatusInRequest,
-}
-
-
-def runs_in_request(work: Work, context: TransitionContext) -> bool:
-    """The one place where flags decide the path of a piece of work."""
-    if work is Work.CURRENT_TRIP:
-        # The driver API writes its own store; changes from elsewhere reach it through Kafka when switched on.
-        if context.initiated_by_driver and context.event_type != "trip.assigned":
-            return True
-        return not switch_active(SwitchName.KAFKA_TRIP_ASSIGNMENT)
-    return not flag_active_for(WORK_FLAGS[work], context.driver_user)
-
-
-def delivery_side_effects(context: TransitionContext) -> Iterator[SideEffect[TransitionContext]]:
-    """Yield the side effects of a delivery transition, one strategy per piece of work."""
-    works = TRANSITION_WORK.get(context.event_type, ())
-    for work in works:
-        if runs_in_request(work, context):
-            yield IN_REQUEST[work](context)
-        else:
-            yield LeftToConsumer(context, work)
-    if not works:
-        yield NoSideEffect(context)
-
-
-def execute_before_publish(side_effects: list[SideEffect[TransitionContext]]) -> list[SideEffect[TransitionContext]]:
-    """Execute the side effects that decide, by running, whether the request did their work."""
-    early = [effect for effect in side_effects if isinstance(effect, InRequest) and effect.before_publish]
-    for effect in early:
-        effect.execute()
-    return [effect for effect in side_effects if effect not in early]
-
-
-def handled_synchronously(side_effects: list[SideEffect[TransitionContext]]) -> list[str]:
-    return [effect.work.value for effect in side_effects if isinstance(effect, InRequest) and effect.done]
-
-
 def dashboard_broadcast(*, snapshot: dict[str, Any], path: str, event_id: uuid.UUID | None) -> None:
     """Send the snapshot's preparation to its branch's dashboard group and record it."""
-    from restaurant.broadcasts import broadcast_preparation
-
     preparation = snapshot["preparation"]
     albaik_identifier = snapshot["order"]["albaik_identifier"]
     detail: dict[str, Any]
@@ -304,51 +277,4 @@ def _logged(func: Any, **kwargs: Any) -> None:
 
 
 def _parse(value: str | None) -> Any:
-    from django.utils.dateparse import parse_datetime
-
     return parse_datetime(value) if value else None
-
-
-EventHandler = Callable[["Event"], None]
-
-
-def left_to_consumer(work: Work) -> Callable[[EventHandler], EventHandler]:
-    """The consumer's half of the strategy: handle the event only if the request did not do `work`.
-
-    The decision was taken once, in the request, and travels in `handled_synchronously`;
-    a flag flipped since then changes nothing.
-    """
-
-    def decorate(handler: EventHandler) -> EventHandler:
-        @functools.wraps(handler)
-        def handle(event: "Event") -> None:
-            if work.value in event.handled_synchronously:
-                return
-            handler(event)
-
-        return handle
-
-    return decorate
-
-
-def publish_transition(context: TransitionContext, *, key: str) -> "Event":
-    """Choose the side effects, publish the event saying which ran in the request, then run the rest.
-
-    Call inside the transaction that made the change, with `context.snapshot` filled in.
-    """
-    from events.publishing import publish
-
-    side_effects = list(delivery_side_effects(context))
-    remaining = execute_before_publish(side_effects)
-    context.event_key = key
-    context.handled_synchronously = handled_synchronously(side_effects)
-    event = publish(
-        event_type=context.event_type,
-        key=key,
-        data=context.snapshot,
-        handled_synchronously=context.handled_synchronously,
-    )
-    context.event_id = event.id
-    context.occurred_at = event.occurred_at
-    execute_all(remaining)
-    return event

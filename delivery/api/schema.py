@@ -10,7 +10,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiVi
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 
-from delivery.aggregator import serializers as webhook_serializers
+from aggregators import serializers as webhook_serializers
 
 ERROR = inline_serializer(
     name="Error",
@@ -101,7 +101,7 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
 
 class RappiSignatureScheme(OpenApiAuthenticationExtension):
-    target_class = "delivery.aggregator.authentication.RappiSignatureAuthentication"
+    target_class = "aggregators.authentication.RappiSignatureAuthentication"
     name = "rappiSignature"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
@@ -229,12 +229,8 @@ class CourierAssignEventBody(CourierEventBody):
     courier = webhook_serializers.CourierSerializer()
 
 
-KitchenStatusEventSchema = _webhook_schema(
-    "delivery.aggregator.views.KitchenStatusEventView", CourierEventBody, kitchen=True
-)
-CourierStatusEventSchema = _webhook_schema(
-    "delivery.aggregator.views.CourierStatusEventView", CourierEventBody, kitchen=False
-)
+KitchenStatusEventSchema = _webhook_schema("aggregators.views.KitchenStatusEventView", CourierEventBody, kitchen=True)
+CourierStatusEventSchema = _webhook_schema("aggregators.views.CourierStatusEventView", CourierEventBody, kitchen=False)
 CourierAssignEventSchema = _webhook_schema(
-    "delivery.aggregator.views.CourierAssignEventView", CourierAssignEventBody, kitchen=False
+    "aggregators.views.CourierAssignEventView", CourierAssignEventBody, kitchen=False
 )

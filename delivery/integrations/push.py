@@ -1,11 +1,12 @@
 """Customer push gateway client (contract §8)."""
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 from django.conf import settings
 
+from delivery.integrations.backends import load_backend
 from delivery.integrations.http import send
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,8 @@ class PushBackend(Protocol):
 
 
 class HttpPushBackend:
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str | None = None) -> None:
+        self.base_url = (base_url or settings.PUSH_GATEWAY_URL).rstrip("/")
 
     def send(self, notification: PushNotification) -> None:
         send(
@@ -50,21 +51,23 @@ class HttpPushBackend:
         )
 
 
-@dataclass
 class ConsolePushBackend:
     """Records and logs what it would send (PUSH_GATEWAY_URL unset)."""
 
-    sent: list[PushNotification] = field(default_factory=list)
+    # What every console instance recorded, like `django.core.mail.outbox`.
+    sent: ClassVar[list[PushNotification]] = []
 
     def send(self, notification: PushNotification) -> None:
         self.sent.append(notification)
         logger.info("push (console): %s", notification.payload())
 
 
+# An instance to read the shared record through.
 console_push = ConsolePushBackend()
 
 
 def push_backend() -> PushBackend:
-    if settings.PUSH_GATEWAY_URL:
-        return HttpPushBackend(settings.PUSH_GATEWAY_URL)
-    return console_push
+    """The `PUSH_BACKEND` setting's class; by default HTTP when PUSH_GATEWAY_URL is set, else the console."""
+    default = "HttpPushBackend" if settings.PUSH_GATEWAY_URL else "ConsolePushBackend"
+    backend: PushBackend = load_backend("PUSH_BACKEND", default=f"{__name__}.{default}")
+    return backend

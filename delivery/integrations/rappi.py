@@ -6,12 +6,13 @@ backend records what it would send and has no new orders.
 """
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
 from django.conf import settings
 
+from delivery.integrations.backends import load_backend
 from delivery.integrations.http import PermanentHTTPError, send
 
 logger = logging.getLogger(__name__)
@@ -26,8 +27,8 @@ class RappiBackend(Protocol):
 
 
 class HttpRappiBackend:
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str | None = None) -> None:
+        self.base_url = (base_url or settings.RAPPI_API_BASE_URL).rstrip("/")
 
     def orders_new(self) -> list[Any]:
         result = send("GET", f"{self.base_url}/orders?status=NEW")
@@ -55,11 +56,11 @@ class ConsoleCall:
     body: dict[str, Any] | None = None
 
 
-@dataclass
 class ConsoleRappiBackend:
     """Records and logs what it would send (RAPPI_API_BASE_URL unset); it never has new orders."""
 
-    sent: list[ConsoleCall] = field(default_factory=list)
+    # What every console instance recorded, like `django.core.mail.outbox`.
+    sent: ClassVar[list[ConsoleCall]] = []
 
     def orders_new(self) -> list[Any]:
         return []
@@ -75,10 +76,12 @@ class ConsoleRappiBackend:
         logger.info("Rappi API (console): %s %s %s", call.method, call.path, call.body or "")
 
 
+# An instance to read the shared record through.
 console_rappi = ConsoleRappiBackend()
 
 
 def rappi_backend() -> RappiBackend:
-    if settings.RAPPI_API_BASE_URL:
-        return HttpRappiBackend(settings.RAPPI_API_BASE_URL)
-    return console_rappi
+    """The `RAPPI_BACKEND` setting's class; by default HTTP when RAPPI_API_BASE_URL is set, else the console."""
+    default = "HttpRappiBackend" if settings.RAPPI_API_BASE_URL else "ConsoleRappiBackend"
+    backend: RappiBackend = load_backend("RAPPI_BACKEND", default=f"{__name__}.{default}")
+    return backend

@@ -1,11 +1,12 @@
 """WASEAT (POS/ERP) client: close an order (contract §8)."""
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 from django.conf import settings
 
+from delivery.integrations.backends import load_backend
 from delivery.integrations.http import send
 
 logger = logging.getLogger(__name__)
@@ -32,9 +33,9 @@ class WaseatBackend(Protocol):
 
 
 class HttpWaseatBackend:
-    def __init__(self, base_url: str, api_key: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
+    def __init__(self, base_url: str | None = None, api_key: str | None = None) -> None:
+        self.base_url = (base_url or settings.WASEAT_BASE_URL).rstrip("/")
+        self.api_key = settings.WASEAT_API_KEY if api_key is None else api_key
 
     def close_order(self, request: CloseRequest) -> None:
         headers = {"Idempotency-Key": f"close-{request.albaik_identifier}"}
@@ -50,21 +51,23 @@ class HttpWaseatBackend:
         )
 
 
-@dataclass
 class ConsoleWaseatBackend:
     """Records and logs what it would send (WASEAT_BASE_URL unset)."""
 
-    sent: list[CloseRequest] = field(default_factory=list)
+    # What every console instance recorded, like `django.core.mail.outbox`.
+    sent: ClassVar[list[CloseRequest]] = []
 
     def close_order(self, request: CloseRequest) -> None:
         self.sent.append(request)
         logger.info("WASEAT close (console): %s", request.body())
 
 
+# An instance to read the shared record through.
 console_waseat = ConsoleWaseatBackend()
 
 
 def waseat_backend() -> WaseatBackend:
-    if settings.WASEAT_BASE_URL:
-        return HttpWaseatBackend(settings.WASEAT_BASE_URL, settings.WASEAT_API_KEY)
-    return console_waseat
+    """The `WASEAT_BACKEND` setting's class; by default HTTP when WASEAT_BASE_URL is set, else the console."""
+    default = "HttpWaseatBackend" if settings.WASEAT_BASE_URL else "ConsoleWaseatBackend"
+    backend: WaseatBackend = load_backend("WASEAT_BACKEND", default=f"{__name__}.{default}")
+    return backend

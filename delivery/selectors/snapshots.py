@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from delivery.models import Branch, Delivery, Order
+from restaurant.payloads import preparation_payload
 
 
 def delivery_with_related() -> QuerySet[Delivery]:
@@ -50,8 +51,6 @@ def order_items_json(order: Order) -> list[dict[str, Any]]:
 
 def delivery_snapshot(delivery: Delivery) -> dict[str, Any]:
     """Event data for a delivery (see events/schemas.py): order, branch, customer, items, delivery, driver."""
-    from restaurant.broadcasts import preparation_payload
-
     order = delivery.order
     # Hand the dashboard payload what is already loaded, so it needs no further query.
     order.active_deliveries = [delivery] if delivery.is_active else []  # type: ignore[attr-defined]

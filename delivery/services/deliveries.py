@@ -24,7 +24,10 @@ from delivery.models import (
 )
 from delivery.selectors.snapshots import delivery_snapshot, delivery_with_related
 from delivery.transitions import accepts_pickup_facts, check_driver_move, pickup_status
-from side_effects.deliveries import TransitionContext, publish_transition
+from events.envelope import driver_key
+from events.types import EventType
+from side_effects.policy import TransitionContext
+from side_effects.transitions import publish_transition
 
 
 class HistorySource(StrEnum):
@@ -44,10 +47,10 @@ DRIVER_STATUS_AFTER: dict[str, str] = {
     DeliveryStatus.FAILED: DriverStatus.RETURNING_ORDER_TO_RESTAURANT,
 }
 
-EVENT_FOR_STATUS: dict[str, str] = {
-    DeliveryStatus.OUT_FOR_DELIVERY: "delivery.out_for_delivery",
-    DeliveryStatus.DELIVERED: "delivery.delivered",
-    DeliveryStatus.FAILED: "delivery.failed",
+EVENT_FOR_STATUS: dict[str, EventType] = {
+    DeliveryStatus.OUT_FOR_DELIVERY: EventType.DELIVERY_OUT_FOR_DELIVERY,
+    DeliveryStatus.DELIVERED: EventType.DELIVERY_DELIVERED,
+    DeliveryStatus.FAILED: EventType.DELIVERY_FAILED,
 }
 
 
@@ -56,8 +59,6 @@ def transition_publish(
 ) -> None:
     """Write the action's delivery history row, snapshot the delivery into the event data and publish
     the transition with its side effects. The one place delivery history is written: once per action."""
-    from events.envelope import driver_key
-
     DeliveryStatusChange.objects.create(delivery=delivery, status=delivery.status, source=source)
     context.snapshot = delivery_snapshot(delivery)
     if context.driver_status is not None:
@@ -115,7 +116,7 @@ def delivery_update_by_driver(
         delivery=delivery,
         context=context,
         source=HistorySource.DRIVER_API,
-        failure_reason=reason if status == "failed" else None,
+        failure_reason=reason if status == DeliveryStatus.FAILED else None,
     )
     return delivery
 
@@ -138,7 +139,7 @@ def delivery_mark_arrived(*, driver: Driver) -> Delivery:
     delivery.version += 1
     delivery.save(update_fields=["arrived_at", "status", "version"])
     context = TransitionContext(
-        event_type="delivery.driver_arrived",
+        event_type=EventType.DELIVERY_DRIVER_ARRIVED,
         event_id=uuid.uuid4(),
         driver_user=driver.user,
         driver_status=DriverStatus.WAITING_AT_RESTAURANT,
@@ -166,7 +167,7 @@ def delivery_mark_collecting(*, order_id: int) -> Delivery | None:
     delivery.version += 1
     delivery.save(update_fields=["collecting_at", "status", "version"])
     context = TransitionContext(
-        event_type="delivery.ready_to_collect",
+        event_type=EventType.DELIVERY_READY_TO_COLLECT,
         event_id=uuid.uuid4(),
         driver_user=delivery.driver.user,
         initiated_by_driver=False,

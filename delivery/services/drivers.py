@@ -7,27 +7,20 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.errors import InvalidTransition, ValidationFailed
+from delivery.errors import ValidationFailed
 from delivery.models import (
     FINISHED_DELIVERY_STATUSES,
     Delivery,
-    DeliveryStatus,
     Driver,
     DriverStatus,
     DriverStatusChange,
 )
 from delivery.services.orders import validate_location
-
-# Statuses a driver may report, by what their open trip (if any) must look like.
-NEEDS_NO_OPEN_TRIP = frozenset(
-    {DriverStatus.AVAILABLE, DriverStatus.UNAVAILABLE, DriverStatus.RETURNING_ORDER_TO_RESTAURANT}
-)
-NEEDS_TRIP_IN: dict[str, frozenset[str]] = {
-    DriverStatus.DRIVING_TO_RESTAURANT: frozenset(
-        {DeliveryStatus.ASSIGNED, DeliveryStatus.WAITING_AT_RESTAURANT, DeliveryStatus.READY_TO_COLLECT}
-    ),
-    DriverStatus.DRIVING_TO_CUSTOMER: frozenset({DeliveryStatus.OUT_FOR_DELIVERY}),
-}
+from delivery.signals import driver_assignable
+from events.envelope import driver_key
+from events.types import EventType
+from side_effects.policy import TransitionContext
+from side_effects.transitions import publish_transition
 
 
 def driver_status_record(
@@ -50,13 +43,12 @@ def driver_status_record(
     applied = Driver.objects.filter(newer, pk=driver_id).update(status=status, status_changed_at=at) > 0
     DriverStatusChange.objects.create(driver_id=driver_id, status=status, created_at=at, event_id=event_id)
     if applied and status == DriverStatus.AVAILABLE:
-        from delivery.tasks import trip_assign_waiting_orders_task
-
-        transaction.on_commit(lambda: trip_assign_waiting_orders_task.delay())
+        transaction.on_commit(lambda: driver_assignable.send(sender=Driver, driver_id=driver_id))
     return applied
 
 
-def _open_delivery(driver: Driver) -> Delivery | None:
+def driver_open_delivery_lock(*, driver: Driver) -> Delivery | None:
+    """The driver's unfinished active delivery, locked for update, if any."""
     return (
         Delivery.objects.select_for_update()
         .filter(driver=driver, is_active=True)
@@ -67,11 +59,8 @@ def _open_delivery(driver: Driver) -> Delivery | None:
 
 def driver_status_publish(*, driver: Driver, status: str, previous_status: str, delivery_id: int | None) -> None:
     """Publish `driver.status_changed`; the strategies write normal data now or leave it to a consumer."""
-    from events.envelope import driver_key
-    from side_effects.deliveries import TransitionContext, publish_transition
-
     context = TransitionContext(
-        event_type="driver.status_changed", event_id=uuid.uuid4(), driver_user=driver.user, driver_status=status
+        event_type=EventType.DRIVER_STATUS_CHANGED, event_id=uuid.uuid4(), driver_user=driver.user, driver_status=status
     )
     context.snapshot = {
         "driver": {
@@ -88,41 +77,6 @@ def driver_status_publish(*, driver: Driver, status: str, previous_status: str, 
     publish_transition(context, key=driver_key(driver.pk))
 
 
-@transaction.atomic
-def driver_report_status(*, driver: Driver, status: str) -> str:
-    """updateDriverStatus: validate the driver's new status against their trip and apply it."""
-    from delivery.services.deliveries import delivery_mark_arrived
-    from delivery.services.trips import trip_handle_accident
-
-    locked = Driver.objects.select_for_update().select_related("user").get(pk=driver.pk)
-    if status == DriverStatus.WAITING_AT_RESTAURANT:
-        delivery_mark_arrived(driver=locked)
-        return status
-    if locked.status == status:
-        return status
-    open_delivery = _open_delivery(locked)
-    if status == DriverStatus.ACCIDENT:
-        # Reassignment reads the driver's status, so an accident is always written in the request.
-        driver_status_record(driver_id=locked.pk, status=status)
-        if open_delivery is not None:
-            trip_handle_accident(delivery=open_delivery)
-        return status
-    if status in NEEDS_NO_OPEN_TRIP and open_delivery is not None:
-        raise InvalidTransition(
-            f"Finish trip {open_delivery.order_id} first.", fields={"status": ["You have an open trip."]}
-        )
-    allowed = NEEDS_TRIP_IN.get(status)
-    if allowed is not None and (open_delivery is None or open_delivery.status not in allowed):
-        raise InvalidTransition(f"{status} does not match your trip.", fields={"status": ["Does not match your trip."]})
-    driver_status_publish(
-        driver=locked,
-        status=status,
-        previous_status=locked.status,
-        delivery_id=open_delivery.pk if open_delivery else None,
-    )
-    return status
-
-
 def driver_update_location(*, driver: Driver, latitude: float, longitude: float) -> None:
     """updateDriverProfile: the app's periodic location ping (one UPDATE)."""
     fields = validate_location(latitude=latitude, longitude=longitude)
@@ -133,6 +87,5 @@ def driver_update_location(*, driver: Driver, latitude: float, longitude: float)
     )
     if driver.status == DriverStatus.AVAILABLE and driver.latitude is None:
         # An available driver without a location could not be assigned until now.
-        from delivery.tasks import trip_assign_waiting_orders_task
-
-        transaction.on_commit(lambda: trip_assign_waiting_orders_task.delay())
+        driver_id = driver.pk
+        transaction.on_commit(lambda: driver_assignable.send(sender=Driver, driver_id=driver_id))

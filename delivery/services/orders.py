@@ -8,7 +8,8 @@ from django.db import transaction
 
 from delivery.errors import ValidationFailed
 from delivery.models import Branch, Customer, MenuItem, Order, OrderItem, OrderSource, Preparation
-from restaurant.broadcasts import broadcast_preparation, preparation_payload
+from delivery.signals import order_waiting
+from side_effects.kitchen import PreparationShown
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,7 @@ def order_place(
     order_items_create(order=order, lines=lines)
     preparation = Preparation.objects.create(order=order, branch=branch)
     # New orders appear on the branch's open dashboards at once.
-    transaction.on_commit(
-        lambda: broadcast_preparation(branch_id=preparation.branch_id, preparation=preparation_payload(preparation)),
-        robust=True,
-    )
-
-    from delivery.tasks import trip_assign_order_task
-
+    PreparationShown(preparation).execute()
     order_id = order.pk
-    transaction.on_commit(lambda: trip_assign_order_task.delay(order_id=order_id))
+    transaction.on_commit(lambda: order_waiting.send(sender=Order, order_id=order_id))
     return order

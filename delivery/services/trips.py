@@ -26,7 +26,11 @@ from delivery.models import (
     OrderStatus,
 )
 from delivery.selectors.snapshots import delivery_with_related
-from side_effects.deliveries import TransitionContext
+from delivery.services.deliveries import HistorySource, transition_publish
+from delivery.services.drivers import driver_status_record
+from driver_api.services import current_trip_clear
+from events.types import EventType
+from side_effects.policy import TransitionContext
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +71,6 @@ def drivers_by_distance(*, latitude: float, longitude: float) -> QuerySet[Driver
 
 
 def _assign(*, order: Order, driver: Driver) -> Delivery:
-    from delivery.services.deliveries import HistorySource, transition_publish
-    from delivery.services.drivers import driver_status_record
-
     now = timezone.now()
     delivery = Delivery.objects.create(order=order, driver=driver, status=DeliveryStatus.ASSIGNED, created_at=now)
     # Driver status changes in the assignment's own transaction: it is what keeps the driver from a second trip.
@@ -78,7 +79,7 @@ def _assign(*, order: Order, driver: Driver) -> Delivery:
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.IN_PROGRESS, updated_at=now)
     loaded = delivery_with_related().select_related("driver__user").get(pk=delivery.pk)
     context = TransitionContext(
-        event_type="trip.assigned",
+        event_type=EventType.TRIP_ASSIGNED,
         event_id=uuid.uuid4(),
         driver_user=loaded.driver.user,
         initiated_by_driver=False,
@@ -154,9 +155,6 @@ def trip_handle_accident(*, delivery: Delivery) -> Delivery | None:
 
     Runs in the caller's transaction with `delivery` locked. Returns the new delivery, if any.
     """
-    from delivery.services.deliveries import HistorySource, transition_publish
-    from driver_api.services import current_trip_clear
-
     order = Order.objects.select_for_update(of=("self",)).select_related("branch").get(pk=delivery.order_id)
     old_driver_id = delivery.driver_id
     replacement = (
@@ -181,7 +179,7 @@ def trip_handle_accident(*, delivery: Delivery) -> Delivery | None:
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.FAILED, updated_at=now)
     loaded = delivery_with_related().select_related("driver__user").get(pk=delivery.pk)
     context = TransitionContext(
-        event_type="delivery.failed",
+        event_type=EventType.DELIVERY_FAILED,
         event_id=uuid.uuid4(),
         driver_user=loaded.driver.user,
         driver_status=None,  # the driver's status is ACCIDENT, already recorded

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from delivery.integrations.waseat import CloseRequest, waseat_backend
 from delivery.models import Order
+from events.publishing import publish
+from events.types import EventType
 from side_effects.models import EffectKind, EffectPath, EffectRecord, effect_recorded
 
 
@@ -68,7 +70,7 @@ def order_close_in_waseat(*, order_id: int, path: str, event_id: uuid.UUID | Non
     )
 
 
-WASEAT_CLOSE_REQUESTED = "waseat.close_requested"
+WASEAT_CLOSE_REQUESTED = EventType.WASEAT_CLOSE_REQUESTED
 
 
 def waseat_close_hand_over(*, snapshot: dict[str, Any], key: str, delivered_event_id: uuid.UUID) -> None:
@@ -77,8 +79,6 @@ def waseat_close_hand_over(*, snapshot: dict[str, Any], key: str, delivered_even
     Only the waseat consumer handles `waseat.close_requested`; the delivered event is not
     published again, so notifications, broadcasts and history are not repeated.
     """
-    from events.publishing import publish
-
     delivery = snapshot["delivery"]
     with transaction.atomic():
         publish(

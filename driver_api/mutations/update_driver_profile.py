@@ -5,7 +5,6 @@ import graphene
 from delivery.models import Driver
 from delivery.services.drivers import driver_update_location
 from driver_api.mutations.base import DriverMutation
-from driver_api.types import UserError
 
 
 class UpdateDriverProfile(DriverMutation):
@@ -19,7 +18,6 @@ class UpdateDriverProfile(DriverMutation):
         longitude = graphene.Float(required=True)
 
     ok = graphene.Boolean(required=True)
-    errors = graphene.List(graphene.NonNull(UserError), required=True)
 
     @classmethod
     def perform(cls, driver: Driver, **arguments: Any) -> dict[str, Any]:

@@ -3,9 +3,9 @@ from typing import Any
 import graphene
 
 from delivery.models import Driver
-from delivery.services.drivers import driver_report_status
+from delivery.use_cases.drivers import driver_report_status
 from driver_api.mutations.base import DriverMutation
-from driver_api.types import DriverStatus, UserError
+from driver_api.types import DriverStatus
 
 
 class UpdateDriverStatus(DriverMutation):
@@ -18,7 +18,6 @@ class UpdateDriverStatus(DriverMutation):
         status = DriverStatus(required=True)
 
     status = graphene.Field(DriverStatus)
-    errors = graphene.List(graphene.NonNull(UserError), required=True)
 
     @classmethod
     def perform(cls, driver: Driver, **arguments: Any) -> dict[str, Any]:

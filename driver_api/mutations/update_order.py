@@ -6,7 +6,7 @@ from delivery.models import Driver
 from delivery.services.deliveries import delivery_update_by_driver
 from driver_api.mutations.base import DriverMutation
 from driver_api.selectors import trip_view_of
-from driver_api.types import DeliveryUpdate, Order, UserError
+from driver_api.types import DeliveryUpdate, Order
 
 
 class UpdateOrder(DriverMutation):
@@ -21,7 +21,6 @@ class UpdateOrder(DriverMutation):
         reason = graphene.String()
 
     order = graphene.Field(Order)
-    errors = graphene.List(graphene.NonNull(UserError), required=True)
 
     @classmethod
     def perform(cls, driver: Driver, **arguments: Any) -> dict[str, Any]:

@@ -1,10 +1,15 @@
 """Auth, NOT_FOUND, invalid transitions, repeats and validation: errors are data, never a 500."""
 
+import inspect
+
 import pytest
 from rest_framework.test import APIClient
 
+from delivery import errors
 from delivery.models import Delivery, DeliveryStatusChange, Driver
 from delivery.services.accounts import token_issue
+from driver_api.mutations.base import ERROR_CODES, DriverMutation, error_code
+from driver_api.schema import schema
 from events.models import OutboxEvent
 from tests.driver_api.queries import CURRENT_TRIP, UPDATE_DRIVER_PROFILE, UPDATE_DRIVER_STATUS, UPDATE_ORDER
 from tests.drivers import DriverClient
@@ -152,3 +157,26 @@ def test_location_ping_updates_the_driver(driver_app, driver):
     driver.refresh_from_db()
     assert (driver.latitude, driver.longitude) == (21.6, 39.3)
     assert driver.location_updated_at is not None
+
+
+def test_every_application_error_has_a_graphql_error_code() -> None:
+    classes = [
+        klass
+        for _, klass in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(klass, errors.ApplicationError) and klass is not errors.ApplicationError
+    ]
+    assert classes
+    for klass in classes:
+        assert klass in ERROR_CODES, klass
+        assert error_code(klass("x")) in {"not_found", "invalid_transition", "validation"}
+    with pytest.raises(LookupError):
+        error_code(errors.ApplicationError("x"))
+
+
+def test_only_the_base_mutation_declares_errors() -> None:
+    mutations = DriverMutation.__subclasses__()
+    assert {mutation._meta.name for mutation in mutations} <= set(schema.graphql_schema.type_map)
+    assert mutations
+    for mutation in mutations:
+        assert "errors" not in vars(mutation), mutation
+        assert list(mutation._meta.fields)[-1] == "errors"

@@ -24,9 +24,9 @@ from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 
-from delivery.aggregator.fake_api import FakeAggregator
 from delivery.models import Branch, Bundle, CourierStatus, DriverStatus, Order
 from delivery.services.accounts import token_issue
+from devtools.fake_aggregator import FakeAggregator
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.test_dashboard_browser import DroppableSockets, graphql, log_in, place_order
 from tests.factories import (

@@ -17,7 +17,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from delivery.aggregator.signatures import signature_header
+from aggregators.signatures import signature_header
 from delivery.models import Bundle, Order
 from events.models import OutboxEvent
 from tests.factories import AggregatorOrderFactory

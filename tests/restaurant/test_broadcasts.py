@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from delivery.models import Branch, CourierStatus, DeliveryStatus
-from delivery.selectors.preparations import preparation_list_active
-from restaurant.broadcasts import branch_group, preparation_payload
+from restaurant.broadcasts import branch_group
+from restaurant.payloads import preparation_payload
+from restaurant.selectors import preparation_list_active
 from tests.factories import (
     BundleFactory,
     DeliveryFactory,

@@ -8,13 +8,13 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from delivery.models import Branch, CourierStatus, DeliveryStatus, DriverStatus, Order, PreparationStatus
-from delivery.selectors.preparations import preparation_list_active
 from delivery.services.deliveries import delivery_mark_arrived, delivery_update_by_driver
-from delivery.services.drivers import driver_report_status
-from delivery.services.preparations import preparation_set_status
 from delivery.services.trips import trip_assign_order
+from delivery.use_cases.drivers import driver_report_status
 from events.models import OutboxEvent
-from restaurant.broadcasts import preparation_payload
+from restaurant.payloads import preparation_payload
+from restaurant.selectors import preparation_list_active
+from restaurant.use_cases import preparation_set_status
 from tests.factories import AggregatorOrderFactory, DeliveryFactory, DriverFactory, PreparationFactory
 
 pytestmark = pytest.mark.django_db
@@ -162,8 +162,8 @@ def test_the_version_never_goes_back_when_the_order_is_reassigned(branch: Branch
 def test_the_version_grows_with_courier_webhooks(branch: Branch) -> None:
     from django.utils import timezone
 
-    from delivery.aggregator.services import aggregator_order_update
-    from delivery.aggregator.transitions import COURIER_STATUS, Courier, StatusChange
+    from aggregators.services import aggregator_order_update
+    from aggregators.transitions import COURIER_STATUS, Courier, StatusChange
 
     order = AggregatorOrderFactory.create(branch=branch)
     seen = [payload_of(order)["version"]]

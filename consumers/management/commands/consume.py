@@ -9,6 +9,7 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from prometheus_client import start_http_server
 
 from consumers.registry import UnknownConsumer, get_consumer
 from consumers.runtime import ConsumerHalted, ConsumerRunner
@@ -41,8 +42,6 @@ class Command(BaseCommand):
         except UnknownConsumer as exc:
             raise CommandError(str(exc)) from exc
         if options["metrics_port"] is not None:
-            from prometheus_client import start_http_server
-
             start_http_server(options["metrics_port"])
         try:
             runner = ConsumerRunner(

@@ -5,6 +5,7 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from prometheus_client import start_http_server
 
 from events.relay import OutboxRelay
 
@@ -23,8 +24,6 @@ class Command(BaseCommand):
             self.stdout.write(f"published {published} event(s)")
             return
         if options["metrics_port"] is not None:
-            from prometheus_client import start_http_server
-
             start_http_server(options["metrics_port"])
 
         def stop(signum: int, frame: FrameType | None) -> None:
