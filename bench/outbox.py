@@ -13,11 +13,10 @@ from bench.world import Trip
 from consumers.models import ProcessedEvent
 from consumers.registry import all_consumers
 from consumers.runtime.lag import consumer_lag_report
-from delivery.models import DriverStatus
+from delivery.models import Driver
 from events.envelope import driver_key
 from events.models import OutboxEvent
 from events.publishing import publish
-from side_effects.deliveries import DriverStatus as DriverStatusWork
 
 
 def pipeline_settled() -> bool:
@@ -53,9 +52,11 @@ class BurstResult:
 def outbox_burst(*, events: int, drivers: list[Trip], timeout: float) -> BurstResult:
     """Commit `events` driver.status_changed events at once, then time the relay and one consumer.
 
-    The events say their work was done in the request, so the normal_data consumer only does
-    its bookkeeping (the ProcessedEvent row): this measures the pipeline, not the work.
+    The events leave their work to the normal_data consumer, which applies each one in full (the
+    status guard, a history row, its ProcessedEvent row). Each repeats the driver's current
+    status, so the benchmark's world is the same afterwards.
     """
+    statuses = dict(Driver.objects.filter(pk__in={trip.driver_id for trip in drivers}).values_list("pk", "status"))
     started = timezone.now()
     before = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     with transaction.atomic():
@@ -69,14 +70,13 @@ def outbox_burst(*, events: int, drivers: list[Trip], timeout: float) -> BurstRe
                         "id": trip.driver_id,
                         "user_id": trip.user_id,
                         "name": f"Bench Driver {trip.driver_id}",
-                        "status": DriverStatus.AVAILABLE.value,
-                        "previous_status": DriverStatus.AVAILABLE.value,
+                        "status": statuses[trip.driver_id],
+                        "previous_status": statuses[trip.driver_id],
                     },
                     "changed_at": timezone.now().isoformat(),
                     "delivery_id": None,
-                    "driver_status": DriverStatus.AVAILABLE.value,
+                    "driver_status": statuses[trip.driver_id],
                 },
-                handled_synchronously=[DriverStatusWork.name],
             )
     committed = timezone.now()
     burst = OutboxEvent.objects.filter(pk__gt=before, type="driver.status_changed")
