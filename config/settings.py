@@ -6,32 +6,33 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+import environ
 from csp.constants import NONE, SELF
 
 # Lets generic Django classes (ModelAdmin[Model], QuerySet[Model]) be subscripted at runtime.
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+env = environ.Env()
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def _env_words(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list; blanks around and between items are dropped, as env.list does not."""
+    return [word for word in env.list(name, cast=str.strip, default=default) if word]
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env.bool("DEBUG", default=True)
+# Secrets are read as they are: env.str takes a value starting with "$" for a reference to another variable.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "").split(",") if h.strip()]
+ALLOWED_HOSTS = _env_words("ALLOWED_HOSTS", default=["*"] if DEBUG else [])
 if not DEBUG and (not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS):
     raise RuntimeError("ALLOWED_HOSTS must name the site's hosts (not '*') when DEBUG is off")
-CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+CSRF_TRUSTED_ORIGINS = _env_words("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -73,7 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-if env_bool("SQL_COUNT_HEADER", False):
+if env.bool("SQL_COUNT_HEADER", default=False):
     MIDDLEWARE.insert(0, "config.sql_count.SqlCountMiddleware")
 
 ROOT_URLCONF = "config.urls"
@@ -97,17 +98,17 @@ TEMPLATES = [
 ]
 
 # SQLite under var/ for `make run` on a fresh machine; PostgreSQL everywhere else.
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
+DATABASES = {"default": dj_database_url.parse(env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3's pool, per process: a request borrows a connection and returns it when it ends,
     # so no request opens one and a process never holds more than DB_POOL_MAX_SIZE (README "Connections").
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})
-    if env_bool("DB_POOL", True):
+    if env.bool("DB_POOL", default=True):
         DATABASES["default"]["OPTIONS"]["pool"] = {
-            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
-            "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "16")),
-            "timeout": float(os.environ.get("DB_POOL_TIMEOUT_SECONDS", "10")),
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=16),
+            "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
         }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The devserver runs web, relay and consumers in one process: wait for the write lock.
@@ -122,7 +123,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # API tokens (django-rest-knox): random, stored as SHA-512 digests, one per login. No expiry unless set.
-_TOKEN_TTL_HOURS = float(os.environ.get("API_TOKEN_TTL_HOURS", "0"))
+_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=0.0)
 REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=_TOKEN_TTL_HOURS) if _TOKEN_TTL_HOURS > 0 else None,
     "AUTH_HEADER_PREFIX": "Token",
@@ -136,10 +137,10 @@ REQUEST_JSON_MAX_DEPTH = 64
 # Throttles (DRF, counted in the default cache: Redis when REDIS_URL is set, so every process shares them).
 THROTTLE_RATES = {
     # Failed logins for one phone/username, and from one address.
-    "login_account": os.environ.get("THROTTLE_LOGIN_ACCOUNT", "10/min"),
-    "login_address": os.environ.get("THROTTLE_LOGIN_ADDRESS", "30/min"),
+    "login_account": env.str("THROTTLE_LOGIN_ACCOUNT", default="10/min"),
+    "login_address": env.str("THROTTLE_LOGIN_ADDRESS", default="30/min"),
     # Aggregator webhooks from one address.
-    "webhook": os.environ.get("THROTTLE_WEBHOOK", "1200/min"),
+    "webhook": env.str("THROTTLE_WEBHOOK", default="1200/min"),
 }
 
 LANGUAGE_CODE = "en"
@@ -160,7 +161,7 @@ WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/restaurant/login/"
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.str("REDIS_URL", default="")
 
 CACHES = {
     "default": (
@@ -173,7 +174,7 @@ CACHES = {
     "flags": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "flags",
-        "TIMEOUT": int(os.environ.get("FLAG_CACHE_SECONDS", "5")),
+        "TIMEOUT": env.int("FLAG_CACHE_SECONDS", default=5),
     },
 }
 
@@ -201,7 +202,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Proxies in front of the app whose X-Forwarded-For may be trusted; 0 = the socket address only,
     # so a client cannot dodge per-address throttles by inventing X-Forwarded-For.
-    "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -230,93 +231,93 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
 
 # Kafka. Unset bootstrap servers select the embedded (librdkafka mock cluster) broker.
-KAFKA_BOOTSTRAP_SERVERS = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-KAFKA_TOPIC_PREFIX = os.environ.get("KAFKA_TOPIC_PREFIX", "")
+KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="")
+KAFKA_TOPIC_PREFIX = env.str("KAFKA_TOPIC_PREFIX", default="")
 KAFKA_BOOTSTRAP_FILE = VAR_DIR / "kafka.bootstrap"
-KAFKA_PRODUCER_LINGER_MS = int(os.environ.get("KAFKA_PRODUCER_LINGER_MS", "5"))
+KAFKA_PRODUCER_LINGER_MS = env.int("KAFKA_PRODUCER_LINGER_MS", default=5)
 # Small enough that a member that died is replaced in seconds (Tansu's joins take about half of it).
-KAFKA_CONSUMER_SESSION_TIMEOUT_MS = int(os.environ.get("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", "6000"))
+KAFKA_CONSUMER_SESSION_TIMEOUT_MS = env.int("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", default=6000)
 # Longest pause between two polls before the member is expelled; the runtime polls between batches.
-KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS = int(os.environ.get("KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS", "60000"))
+KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS = env.int("KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS", default=60000)
 # Static membership: a restarted member with the same id gets its partitions back without a rebalance.
 # Give each running process its own id (e.g. the container's name); empty = dynamic membership.
-KAFKA_CONSUMER_INSTANCE_ID = os.environ.get("KAFKA_CONSUMER_INSTANCE_ID", "")
+KAFKA_CONSUMER_INSTANCE_ID = env.str("KAFKA_CONSUMER_INSTANCE_ID", default="")
 # Kafka answers a waiting fetch as soon as data arrives; the embedded broker only when the wait ends.
-KAFKA_CONSUMER_FETCH_WAIT_MS = int(
-    os.environ.get("KAFKA_CONSUMER_FETCH_WAIT_MS", "500" if KAFKA_BOOTSTRAP_SERVERS else "10")
-)
+KAFKA_CONSUMER_FETCH_WAIT_MS = env.int("KAFKA_CONSUMER_FETCH_WAIT_MS", default=500 if KAFKA_BOOTSTRAP_SERVERS else 10)
 # Outbox relay: NOTIFY wakes it on PostgreSQL; this is the polling fallback (and SQLite's only way).
 # Schema-check each event as it is written (DEBUG and the suite); consumers check every event they read.
-EVENTS_VALIDATE_ON_WRITE = env_bool("EVENTS_VALIDATE_ON_WRITE", DEBUG)
-OUTBOX_RELAY_POLL_SECONDS = float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS", "0.5"))
-OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "500"))
-OUTBOX_RETENTION_HOURS = float(os.environ.get("OUTBOX_RETENTION_HOURS", "168"))
+EVENTS_VALIDATE_ON_WRITE = env.bool("EVENTS_VALIDATE_ON_WRITE", default=DEBUG)
+OUTBOX_RELAY_POLL_SECONDS = env.float("OUTBOX_RELAY_POLL_SECONDS", default=0.5)
+OUTBOX_RELAY_BATCH_SIZE = env.int("OUTBOX_RELAY_BATCH_SIZE", default=500)
+OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
 # The producer's message.max.bytes: publish() refuses a bigger event, so it never reaches the relay.
-KAFKA_MESSAGE_MAX_BYTES = int(os.environ.get("KAFKA_MESSAGE_MAX_BYTES", "1000000"))
+KAFKA_MESSAGE_MAX_BYTES = env.int("KAFKA_MESSAGE_MAX_BYTES", default=1000000)
 # A delivery report comes within this time (success or failure); an outage past it is retried by the relay.
-KAFKA_DELIVERY_TIMEOUT_MS = int(os.environ.get("KAFKA_DELIVERY_TIMEOUT_MS", "30000"))
+KAFKA_DELIVERY_TIMEOUT_MS = env.int("KAFKA_DELIVERY_TIMEOUT_MS", default=30000)
 # No report for this long while the broker answers metadata: the producer is replaced (new producer id).
-OUTBOX_RELAY_STALL_SECONDS = float(os.environ.get("OUTBOX_RELAY_STALL_SECONDS", "10"))
+OUTBOX_RELAY_STALL_SECONDS = env.float("OUTBOX_RELAY_STALL_SECONDS", default=10.0)
 # An event the broker refuses this many times is parked (set aside) so the rest keeps flowing.
-OUTBOX_PARK_AFTER_ATTEMPTS = int(os.environ.get("OUTBOX_PARK_AFTER_ATTEMPTS", "3"))
+OUTBOX_PARK_AFTER_ATTEMPTS = env.int("OUTBOX_PARK_AFTER_ATTEMPTS", default=3)
 # /readyz: not ready when the oldest publishable event has waited longer than this, or anything is parked.
-OUTBOX_READY_MAX_AGE_SECONDS = float(os.environ.get("OUTBOX_READY_MAX_AGE_SECONDS", "30"))
+OUTBOX_READY_MAX_AGE_SECONDS = env.float("OUTBOX_READY_MAX_AGE_SECONDS", default=30.0)
 # Consumer runtime defaults (a ConsumerDefinition may override them).
-CONSUMER_MAX_ATTEMPTS = int(os.environ.get("CONSUMER_MAX_ATTEMPTS", "5"))
-CONSUMER_RETRY_BACKOFF_SECONDS = float(os.environ.get("CONSUMER_RETRY_BACKOFF_SECONDS", "0.5"))
+CONSUMER_MAX_ATTEMPTS = env.int("CONSUMER_MAX_ATTEMPTS", default=5)
+CONSUMER_RETRY_BACKOFF_SECONDS = env.float("CONSUMER_RETRY_BACKOFF_SECONDS", default=0.5)
 # Bounds every statement a handler runs (`SET LOCAL statement_timeout`); outbound HTTP has its own timeout.
-CONSUMER_STATEMENT_TIMEOUT_MS = int(os.environ.get("CONSUMER_STATEMENT_TIMEOUT_MS", "30000"))
+CONSUMER_STATEMENT_TIMEOUT_MS = env.int("CONSUMER_STATEMENT_TIMEOUT_MS", default=30000)
 # Messages of one partition handled in one transaction (one commit, one ProcessedEvent insert).
-CONSUMER_BATCH_SIZE = int(os.environ.get("CONSUMER_BATCH_SIZE", "200"))
+CONSUMER_BATCH_SIZE = env.int("CONSUMER_BATCH_SIZE", default=200)
 # Messages read ahead and waiting in the runtime before the broker is asked to wait.
-CONSUMER_MAX_BUFFERED = int(os.environ.get("CONSUMER_MAX_BUFFERED", "2000"))
+CONSUMER_MAX_BUFFERED = env.int("CONSUMER_MAX_BUFFERED", default=2000)
 # Per-partition dead-letter limit, kept in the database: it survives restarts and rebalances.
-CONSUMER_DLQ_RATIO_LIMIT = float(os.environ.get("CONSUMER_DLQ_RATIO_LIMIT", "0.5"))
-CONSUMER_DLQ_RATIO_WINDOW = int(os.environ.get("CONSUMER_DLQ_RATIO_WINDOW", "50"))
-CONSUMER_DLQ_MAX_CONSECUTIVE = int(os.environ.get("CONSUMER_DLQ_MAX_CONSECUTIVE", "20"))
+CONSUMER_DLQ_RATIO_LIMIT = env.float("CONSUMER_DLQ_RATIO_LIMIT", default=0.5)
+CONSUMER_DLQ_RATIO_WINDOW = env.int("CONSUMER_DLQ_RATIO_WINDOW", default=50)
+CONSUMER_DLQ_MAX_CONSECUTIVE = env.int("CONSUMER_DLQ_MAX_CONSECUTIVE", default=20)
 # The health file is refreshed while the consumer makes progress (or has nothing to do).
-CONSUMER_LIVENESS_DIR = Path(os.environ.get("CONSUMER_LIVENESS_DIR", VAR_DIR / "consumers"))
-CONSUMER_HEALTH_STALL_SECONDS = float(os.environ.get("CONSUMER_HEALTH_STALL_SECONDS", "60"))
+CONSUMER_LIVENESS_DIR = Path(env.str("CONSUMER_LIVENESS_DIR", default=str(VAR_DIR / "consumers")))
+CONSUMER_HEALTH_STALL_SECONDS = env.float("CONSUMER_HEALTH_STALL_SECONDS", default=60.0)
 # Retention of the idempotency and effect records (a periodic task prunes older rows).
-PROCESSED_EVENT_RETENTION_DAYS = float(os.environ.get("PROCESSED_EVENT_RETENTION_DAYS", "14"))
-EFFECT_RECORD_RETENTION_DAYS = float(os.environ.get("EFFECT_RECORD_RETENTION_DAYS", "90"))
-RETENTION_PRUNE_SECONDS = float(os.environ.get("RETENTION_PRUNE_SECONDS", "3600"))
+PROCESSED_EVENT_RETENTION_DAYS = env.float("PROCESSED_EVENT_RETENTION_DAYS", default=14.0)
+EFFECT_RECORD_RETENTION_DAYS = env.float("EFFECT_RECORD_RETENTION_DAYS", default=90.0)
+RETENTION_PRUNE_SECONDS = env.float("RETENTION_PRUNE_SECONDS", default=3600.0)
 # Extra modules that register consumers (e.g. ones defined by tests), comma-separated.
-CONSUMER_EXTRA_MODULES = [m.strip() for m in os.environ.get("CONSUMER_EXTRA_MODULES", "").split(",") if m.strip()]
+CONSUMER_EXTRA_MODULES = _env_words("CONSUMER_EXTRA_MODULES", default=[])
 
 # External services; unset URLs select console backends that record what they would send.
-WASEAT_BASE_URL = os.environ.get("WASEAT_BASE_URL", "")
+WASEAT_BASE_URL = env.str("WASEAT_BASE_URL", default="")
 WASEAT_API_KEY = os.environ.get("WASEAT_API_KEY", "")
-PUSH_GATEWAY_URL = os.environ.get("PUSH_GATEWAY_URL", "")
-RAPPI_API_BASE_URL = os.environ.get("RAPPI_API_BASE_URL", "")
+PUSH_GATEWAY_URL = env.str("PUSH_GATEWAY_URL", default="")
+RAPPI_API_BASE_URL = env.str("RAPPI_API_BASE_URL", default="")
 RAPPI_WEBHOOK_SECRET = os.environ.get("RAPPI_WEBHOOK_SECRET", "")
 if not RAPPI_WEBHOOK_SECRET:
     if not DEBUG:
         raise RuntimeError("RAPPI_WEBHOOK_SECRET must be set when DEBUG is off")
     RAPPI_WEBHOOK_SECRET = "dev-rappi-webhook-secret"
-AGGREGATOR_POLL_SECONDS = float(os.environ.get("AGGREGATOR_POLL_SECONDS", "10"))
-HTTP_CLIENT_TIMEOUT_SECONDS = float(os.environ.get("HTTP_CLIENT_TIMEOUT_SECONDS", "5"))
-HTTP_CLIENT_MAX_ATTEMPTS = int(os.environ.get("HTTP_CLIENT_MAX_ATTEMPTS", "4"))
-HTTP_CLIENT_BACKOFF_SECONDS = float(os.environ.get("HTTP_CLIENT_BACKOFF_SECONDS", "0.2"))
+AGGREGATOR_POLL_SECONDS = env.float("AGGREGATOR_POLL_SECONDS", default=10.0)
+HTTP_CLIENT_TIMEOUT_SECONDS = env.float("HTTP_CLIENT_TIMEOUT_SECONDS", default=5.0)
+HTTP_CLIENT_MAX_ATTEMPTS = env.int("HTTP_CLIENT_MAX_ATTEMPTS", default=4)
+HTTP_CLIENT_BACKOFF_SECONDS = env.float("HTTP_CLIENT_BACKOFF_SECONDS", default=0.2)
 
-PORT = int(os.environ.get("PORT", "8000"))
+PORT = env.int("PORT", default=8000)
 
 # Restaurant dashboard urgency: a card turns amber, then red, at these ages; younger cards are marked new.
-DASHBOARD_AGE_WARNING_MINUTES = float(os.environ.get("DASHBOARD_AGE_WARNING_MINUTES", "10"))
-DASHBOARD_AGE_LATE_MINUTES = float(os.environ.get("DASHBOARD_AGE_LATE_MINUTES", "20"))
-DASHBOARD_NEW_ORDER_SECONDS = float(os.environ.get("DASHBOARD_NEW_ORDER_SECONDS", "90"))
+DASHBOARD_AGE_WARNING_MINUTES = env.float("DASHBOARD_AGE_WARNING_MINUTES", default=10.0)
+DASHBOARD_AGE_LATE_MINUTES = env.float("DASHBOARD_AGE_LATE_MINUTES", default=20.0)
+DASHBOARD_NEW_ORDER_SECONDS = env.float("DASHBOARD_NEW_ORDER_SECONDS", default=90.0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
         "uvicorn.access": {"level": "WARNING"},
         # The in-process beat would log every poll.
         "celery.app.trace": {"level": "WARNING"},
+        # The HTTP helper logs each retry with its error; stamina's own line carries it only in `extra`.
+        "stamina": {"level": "ERROR"},
     },
 }
 
@@ -324,20 +325,20 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (never set this without one).
-if env_bool("TRUST_X_FORWARDED_PROTO", False):
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The http->https redirect is the TLS proxy's job: health checks, the benchmark and the local compose stack
 # speak plain http to the app, and HSTS already keeps browsers on https. Set SECURE_SSL_REDIRECT=true to
 # have Django redirect too.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
 
 # Content-Security-Policy (django-csp): the dashboard loads only its own script, style and websocket.

@@ -1,9 +1,11 @@
 """Suite-wide set-up: a reachable PostgreSQL, no silent skips on CI, shared fixtures."""
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import stamina
 from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.http_servers", "tests.drivers", "tests.kafka", "tests.pipeline", "tests.reliability.stack"]
@@ -78,3 +80,10 @@ def _fresh_throttles() -> Any:
     caches["default"].clear()
     yield
     caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
+def outbound_retries_without_waits() -> Iterator[None]:
+    # Retries still happen as configured (attempts are capped far above any setting); only the backoff is skipped.
+    with stamina.set_testing(True, attempts=1000, cap=True):
+        yield

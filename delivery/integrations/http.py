@@ -1,9 +1,9 @@
 """The one outbound HTTP helper (contract §8).
 
 Every client sends through `send`: a timeout (default 5 s), retries of transient
-failures (connection errors, timeouts, 5xx, 429) with exponential backoff, and a clear
-split between transient and permanent outcomes so Kafka consumers can retry in place
-or dead-letter. Requests go through one keep-alive `httpx.Client` per process, so a
+failures (connection errors, timeouts, 5xx, 429) with exponential backoff and jitter
+(stamina), and a clear split between transient and permanent outcomes so Kafka
+consumers can retry in place or dead-letter. Requests go through one keep-alive `httpx.Client` per process, so a
 call to WASEAT or the push gateway does not pay a new TCP connection each time.
 Callers send after their transaction commits (`transaction.on_commit`), never inside it.
 """
@@ -11,7 +11,6 @@ Callers send after their transaction commits (`transaction.on_commit`), never in
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import stamina
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
-
 # Set by the consumer runtime: it retries with the partition paused, so the client must not sleep.
 _single_attempt: ContextVar[bool] = ContextVar("http_single_attempt", default=False)
 
@@ -103,26 +102,50 @@ def send(
     if _single_attempt.get():
         attempts = 1
     delay = settings.HTTP_CLIENT_BACKOFF_SECONDS if backoff is None else backoff
-    last_error: HTTPDeliveryError | None = None
-    for attempt in range(1, attempts + 1):
+    # Waits delay, 2*delay, 4*delay... plus up to `delay` of jitter; bounded by attempts, not by time.
+    retries = stamina.retry_context(
+        on=TransientHTTPError,
+        attempts=attempts,
+        timeout=None,
+        wait_initial=delay,
+        wait_exp_base=2,
+        wait_jitter=delay,
+        wait_max=delay * 2**attempts,
+    )
+    for attempt in retries:
+        with attempt:
+            try:
+                return _attempt(
+                    method, url, json=json, headers=headers, accept_statuses=accept_statuses, timeout=timeout
+                )
+            except TransientHTTPError as exc:
+                if attempt.num < attempts:
+                    logger.warning("attempt %d/%d failed, retrying: %s", attempt.num, attempts, exc)
+                raise
+    raise AssertionError("stamina.retry_context makes at least one attempt")
+
+
+def _attempt(
+    method: str,
+    url: str,
+    *,
+    json: Any,
+    headers: dict[str, str] | None,
+    accept_statuses: tuple[int, ...],
+    timeout: float,
+) -> HTTPResult:
+    try:
+        response = shared_client().request(method, url, json=json, headers=headers, timeout=timeout)
+    except httpx.TransportError as exc:  # connection refused, reset, timeout
+        raise TransientHTTPError(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
+    status_code = response.status_code
+    if 200 <= status_code < 300 or status_code in accept_statuses:
+        body: Any
         try:
-            response = shared_client().request(method, url, json=json, headers=headers, timeout=timeout)
-        except httpx.TransportError as exc:  # connection refused, reset, timeout
-            last_error = TransientHTTPError(f"{method} {url}: {exc.__class__.__name__}: {exc}")
-        else:
-            status_code = response.status_code
-            if 200 <= status_code < 300 or status_code in accept_statuses:
-                body: Any
-                try:
-                    body = response.json() if response.content else None
-                except ValueError:
-                    body = response.text
-                return HTTPResult(status_code=status_code, body=body)
-            if not _is_transient(status_code):
-                raise PermanentHTTPError(f"{method} {url}: HTTP {status_code}", status_code=status_code)
-            last_error = TransientHTTPError(f"{method} {url}: HTTP {status_code}", status_code=status_code)
-        if attempt < attempts:
-            logger.warning("attempt %d/%d failed, retrying: %s", attempt, attempts, last_error)
-            time.sleep(delay * (2 ** (attempt - 1)))
-    assert last_error is not None
-    raise last_error
+            body = response.json() if response.content else None
+        except ValueError:
+            body = response.text
+        return HTTPResult(status_code=status_code, body=body)
+    if _is_transient(status_code):
+        raise TransientHTTPError(f"{method} {url}: HTTP {status_code}", status_code=status_code)
+    raise PermanentHTTPError(f"{method} {url}: HTTP {status_code}", status_code=status_code)

@@ -3,7 +3,7 @@
 import pytest
 from django.test import override_settings
 
-from delivery.integrations.http import PermanentHTTPError, TransientHTTPError
+from delivery.integrations.http import PermanentHTTPError, TransientHTTPError, single_attempt
 from delivery.services.waseat import waseat_close
 from side_effects.models import EffectRecord
 from tests.http_servers import Reply
@@ -76,3 +76,11 @@ def test_an_order_is_closed_once(recording_server):
 def test_unreachable_waseat_is_transient():
     with override_settings(WASEAT_BASE_URL="http://127.0.0.1:9", **FAST_RETRIES), pytest.raises(TransientHTTPError):
         close()
+
+
+def test_single_attempt_sends_once_whatever_the_retry_setting(recording_server):
+    recording_server.then(Reply(status=503), Reply(status=200))
+    settings = override_settings(WASEAT_BASE_URL=recording_server.url, HTTP_CLIENT_MAX_ATTEMPTS=4)
+    with settings, single_attempt(), pytest.raises(TransientHTTPError):
+        close()
+    assert len(recording_server.requests) == 1
