@@ -188,14 +188,12 @@ def dead_letters_replay(
             tp.partition: tp.offset for tp in reader.committed([TopicPartition(dlq, p) for p in partitions], timeout=10)
         }
         start: dict[int, int] = {}
-        end: dict[int, int] = {}
         for partition in partitions:
-            low, high = reader.get_watermark_offsets(TopicPartition(dlq, partition), timeout=10)
+            low, _high = reader.get_watermark_offsets(TopicPartition(dlq, partition), timeout=10)
             start[partition] = max(committed.get(partition, -1), low)
-            end[partition] = high
-        pending = {p for p in partitions if start[p] < end[p]}
-        if not pending:
-            return []
+        # Each partition is read to its end-of-partition marker, not to its high watermark: some
+        # Kafka-protocol brokers (Tansu) report a wrong end offset after multi-record batches.
+        pending = set(partitions)
         reader.assign([TopicPartition(dlq, p, start[p]) for p in sorted(pending)])
         if not dry_run:
             producer = Producer(idempotent_producer_config())
@@ -217,14 +215,11 @@ def dead_letters_replay(
                     continue
                 raise RuntimeError(f"reading {dlq}: {error}")
             offset = message.offset() or 0
-            if partition not in pending or offset >= end[partition]:
-                pending.discard(partition)
+            if partition not in pending:
                 continue
             letter = _dead_letter(message)
             replayed.append(letter)
             next_offsets[partition] = offset + 1
-            if offset + 1 >= end[partition]:
-                pending.discard(partition)
             if producer is not None:
                 headers = [(name, value) for name, value in header_pairs(message) if name not in DLQ_HEADERS]
                 headers.append(("replayed_from", dlq.encode()))
