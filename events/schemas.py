@@ -9,7 +9,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from events.types import EventType
+from events.types import TRIP_EVENT_TYPES, EventType
 
 Schema = dict[str, Any]
 
@@ -155,18 +155,9 @@ AGGREGATOR_ORDER_RECEIVED = _object(
     }
 )
 
-DELIVERY_EVENT_TYPES = (
-    EventType.TRIP_ASSIGNED,
-    EventType.DELIVERY_DRIVER_ARRIVED,
-    EventType.DELIVERY_READY_TO_COLLECT,
-    EventType.DELIVERY_OUT_FOR_DELIVERY,
-    EventType.DELIVERY_DELIVERED,
-    EventType.DELIVERY_FAILED,
-)
-
 # (event type, version) -> schema of `data`.
 DATA_SCHEMAS: dict[tuple[str, int], Schema] = {
-    **{(event_type, 1): DELIVERY_SNAPSHOT for event_type in DELIVERY_EVENT_TYPES},
+    **{(event_type, 1): DELIVERY_SNAPSHOT for event_type in TRIP_EVENT_TYPES},
     (EventType.DRIVER_STATUS_CHANGED, 1): DRIVER_STATUS_CHANGED,
     (EventType.WASEAT_CLOSE_REQUESTED, 1): WASEAT_CLOSE_REQUESTED,
     (EventType.COURIER_ASSIGNED, 1): AGGREGATOR_ORDER_STATUS,

@@ -16,3 +16,16 @@ class EventType(StrEnum):
     KITCHEN_STATUS_CHANGED = "kitchen.status_changed"
     AGGREGATOR_ORDER_RECEIVED = "aggregator.order_received"
     WASEAT_CLOSE_REQUESTED = "waseat.close_requested"
+
+
+# The events of one own-fleet trip: each carries the whole trip (the delivery snapshot).
+TRIP_EVENT_TYPES = frozenset(
+    {
+        EventType.TRIP_ASSIGNED,
+        EventType.DELIVERY_DRIVER_ARRIVED,
+        EventType.DELIVERY_READY_TO_COLLECT,
+        EventType.DELIVERY_OUT_FOR_DELIVERY,
+        EventType.DELIVERY_DELIVERED,
+        EventType.DELIVERY_FAILED,
+    }
+)

@@ -18,25 +18,13 @@ from delivery.services.notifications import customer_notify
 from delivery.services.waseat import waseat_close_delivered, waseat_close_hand_over
 from driver_api.services import current_trip_assign, current_trip_merge
 from events.envelope import Event
-from events.types import EventType
+from events.types import TRIP_EVENT_TYPES, EventType
 from restaurant.broadcasts import broadcast_preparation
 from side_effects.flags import FlagName, SwitchName, switch_active
 from side_effects.models import EffectKind, EffectPath, record_effect
 from side_effects.policy import MovableWork, TransitionContext, register
 
 logger = logging.getLogger(__name__)
-
-# The transitions every piece of delivery work but the driver status involves.
-_TRIP_TRANSITIONS = frozenset(
-    {
-        EventType.TRIP_ASSIGNED,
-        EventType.DELIVERY_DRIVER_ARRIVED,
-        EventType.DELIVERY_READY_TO_COLLECT,
-        EventType.DELIVERY_OUT_FOR_DELIVERY,
-        EventType.DELIVERY_DELIVERED,
-        EventType.DELIVERY_FAILED,
-    }
-)
 
 
 @register
@@ -50,15 +38,7 @@ class CurrentTrip(MovableWork):
     """
 
     name = "current_trip"
-    transitions = _TRIP_TRANSITIONS
-    consumer_events = (
-        EventType.TRIP_ASSIGNED,
-        EventType.DELIVERY_READY_TO_COLLECT,
-        EventType.DELIVERY_DRIVER_ARRIVED,
-        EventType.DELIVERY_OUT_FOR_DELIVERY,
-        EventType.DELIVERY_DELIVERED,
-        EventType.DELIVERY_FAILED,
-    )
+    transitions = TRIP_EVENT_TYPES
     before_publish = True
 
     @classmethod
@@ -94,7 +74,7 @@ class DashboardBroadcast(MovableWork):
 
     name = "dashboard_broadcast"
     flag = FlagName.KAFKA_DASHBOARD_BROADCAST
-    transitions = _TRIP_TRANSITIONS
+    transitions = TRIP_EVENT_TYPES
     consumer_events = (
         EventType.TRIP_ASSIGNED,
         EventType.DELIVERY_DRIVER_ARRIVED,
