@@ -4,6 +4,8 @@
 a cycle inside one layer.
 """
 
+import graphlib
+
 import grimp
 
 PACKAGES = (
@@ -19,54 +21,20 @@ PACKAGES = (
 )
 
 
-def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iteratively: the components of more than one module (cycles)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-    counter = 0
-    for root in sorted(graph):
-        if root in index:
-            continue
-        work: list[tuple[str, list[str]]] = [(root, sorted(graph[root]))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, successors = work[-1]
-            if successors:
-                successor = successors.pop()
-                if successor not in index:
-                    index[successor] = low[successor] = counter
-                    counter += 1
-                    stack.append(successor)
-                    on_stack.add(successor)
-                    work.append((successor, sorted(graph.get(successor, ()))))
-                elif successor in on_stack:
-                    low[node] = min(low[node], index[successor])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                if len(component) > 1:
-                    components.append(sorted(component))
-    return components
+def first_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of `graph` (its modules in import order, the first repeated at the end), or []."""
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as error:
+        return list(reversed(error.args[1]))
+    return []
 
 
-def test_strongly_connected_finds_a_cycle() -> None:
-    assert strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert strongly_connected({"a": {"b"}, "b": set()}) == []
+def test_first_cycle_finds_a_cycle() -> None:
+    cycle = first_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}})
+    assert cycle[0] == cycle[-1]
+    assert sorted(cycle[:-1]) == ["a", "b", "c"]
+    assert first_cycle({"a": {"b"}, "b": set()}) == []
 
 
 def test_no_import_cycle_among_the_projects_modules() -> None:
@@ -75,4 +43,4 @@ def test_no_import_cycle_among_the_projects_modules() -> None:
         module: {imported for imported in graph.find_modules_directly_imported_by(module) if imported in graph.modules}
         for module in graph.modules
     }
-    assert strongly_connected(imports) == []
+    assert first_cycle(imports) == []
