@@ -297,6 +297,11 @@ AGGREGATOR_POLL_SECONDS = env.float("AGGREGATOR_POLL_SECONDS", default=10.0)
 HTTP_CLIENT_TIMEOUT_SECONDS = env.float("HTTP_CLIENT_TIMEOUT_SECONDS", default=5.0)
 HTTP_CLIENT_MAX_ATTEMPTS = env.int("HTTP_CLIENT_MAX_ATTEMPTS", default=4)
 HTTP_CLIENT_BACKOFF_SECONDS = env.float("HTTP_CLIENT_BACKOFF_SECONDS", default=0.2)
+# A close the old path owes WASEAT and has not sent this long after its request committed is handed to
+# the waseat consumer (its process died in between). Keep it above a request's longest close: the
+# attempts' timeouts and backoff (4 x 5 s plus about 3 s by default).
+WASEAT_CLOSE_PENDING_SECONDS = env.float("WASEAT_CLOSE_PENDING_SECONDS", default=120.0)
+WASEAT_CLOSE_SWEEP_SECONDS = env.float("WASEAT_CLOSE_SWEEP_SECONDS", default=60.0)
 
 PORT = env.int("PORT", default=8000)
 
@@ -367,6 +372,10 @@ CELERY_BEAT_SCHEDULE["aggregator-orders-fetch"] = {
 CELERY_BEAT_SCHEDULE["consumer-records-prune"] = {
     "task": "consumers.tasks.consumer_records_prune_task",
     "schedule": RETENTION_PRUNE_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["waseat-close-pending-sweep"] = {
+    "task": "delivery.tasks.waseat_close_pending_sweep_task",
+    "schedule": WASEAT_CLOSE_SWEEP_SECONDS,
 }
 # Task modules outside an app's `tasks.py`: Celery imports them when it loads its default modules.
 CELERY_IMPORTS = ["aggregators.tasks"]

@@ -1,11 +1,14 @@
 """Celery tasks: just another interface over services, enqueued when the services' signals say so."""
 
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.dispatch import receiver
 
 from delivery.services.trips import trip_assign_order, trip_assign_waiting_orders
+from delivery.services.waseat import waseat_close_pending_sweep
 from delivery.signals import driver_assignable, order_waiting
 
 
@@ -20,6 +23,12 @@ def trip_assign_order_task(*, order_id: int) -> int | None:
 def trip_assign_waiting_orders_task() -> int:
     """Give waiting orders to drivers who became available."""
     return trip_assign_waiting_orders()
+
+
+@shared_task
+def waseat_close_pending_sweep_task() -> int:
+    """Hand over the WASEAT closes whose request died between its commit and the close."""
+    return waseat_close_pending_sweep(older_than=timedelta(seconds=settings.WASEAT_CLOSE_PENDING_SECONDS))
 
 
 @receiver(order_waiting, dispatch_uid="trip_assign_order_task")

@@ -15,7 +15,12 @@ from django.utils.dateparse import parse_datetime
 
 from delivery.services.drivers import driver_status_record
 from delivery.services.notifications import customer_notify
-from delivery.services.waseat import waseat_close_delivered, waseat_close_hand_over
+from delivery.services.waseat import (
+    waseat_close_delivered,
+    waseat_close_hand_over,
+    waseat_close_pending_clear,
+    waseat_close_pending_mark,
+)
 from driver_api.services import current_trip_assign, current_trip_merge
 from events.envelope import Event
 from events.types import TRIP_EVENT_TYPES, EventType
@@ -149,7 +154,12 @@ class WaseatClose(MovableWork):
 
     @classmethod
     def in_request(cls, context: TransitionContext) -> None:
-        transaction.on_commit(lambda: waseat_close_or_hand_over(context))
+        # The close is owed in the request's own transaction, and sent after it commits: if the
+        # process dies in between, the sweeper (`waseat_close_pending_sweep_task`) hands it over.
+        pending_id = waseat_close_pending_mark(
+            snapshot=context.snapshot, key=context.event_key, delivered_event_id=context.event_id
+        )
+        transaction.on_commit(lambda: waseat_close_or_hand_over(context, pending_id=pending_id))
 
     @classmethod
     def in_consumer(cls, event: Event) -> None:
@@ -204,7 +214,7 @@ class DriverStatus(MovableWork):
         )
 
 
-def waseat_close_or_hand_over(context: TransitionContext) -> None:
+def waseat_close_or_hand_over(context: TransitionContext, *, pending_id: int) -> None:
     order = context.snapshot["order"]
     try:
         waseat_close_delivered(snapshot=context.snapshot, path=EffectPath.REQUEST, event_id=context.event_id)
@@ -212,7 +222,14 @@ def waseat_close_or_hand_over(context: TransitionContext) -> None:
         logger.exception(
             "WASEAT close of %s failed in the request; handing it to the consumer", order["albaik_identifier"]
         )
-        waseat_close_hand_over(snapshot=context.snapshot, key=context.event_key, delivered_event_id=context.event_id)
+        waseat_close_hand_over(
+            snapshot=context.snapshot,
+            key=context.event_key,
+            delivered_event_id=context.event_id,
+            pending_id=pending_id,
+        )
+    else:
+        waseat_close_pending_clear(pending_id=pending_id)
 
 
 def dashboard_broadcast(*, snapshot: dict[str, Any], path: str, event_id: uuid.UUID | None) -> None:

@@ -40,10 +40,10 @@ EXPECTED = {
     # "not superseded" check and record 2
     ("OUT_FOR_DELIVERY", "new"): 10,
     ("OUT_FOR_DELIVERY", "old"): 15,
-    # as OUT_FOR_DELIVERY + the order's status 1 | old path: + the WASEAT close's check and record 2 and the
-    # waiting orders offered to the now available driver 1
+    # as OUT_FOR_DELIVERY + the order's status 1 | old path: + the close owed (in the transaction) and cleared 2,
+    # the WASEAT close's check and record 2 and the waiting orders offered to the now available driver 1
     ("DELIVERED", "new"): 11,
-    ("DELIVERED", "old"): 19,
+    ("DELIVERED", "old"): 21,
     # as DELIVERED + the failure's reason 1, without the WASEAT close
     ("FAILED", "new"): 12,
     ("FAILED", "old"): 17,
