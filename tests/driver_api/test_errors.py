@@ -31,6 +31,16 @@ def test_missing_or_bad_token_is_401_unauthenticated(header):
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+def test_answers_set_no_csrf_cookie():
+    # Drivers send a token; the endpoint is CSRF-exempt, so a cookie would be work for nothing.
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=DriverFactory.create().user)}")
+    response = client.post("/graphql/", {"query": CURRENT_TRIP}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"data": {"currentTrip": None}}
+    assert "csrftoken" not in response.cookies
+
+
 def test_a_customer_token_is_not_a_driver_token():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=CustomerFactory.create().user)}")
