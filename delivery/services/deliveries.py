@@ -23,8 +23,9 @@ from delivery.models import (
     Order,
     OrderStatus,
 )
+from delivery.selectors.driver_moves import delivery_locked
 from delivery.selectors.snapshots import delivery_snapshot, delivery_with_related
-from delivery.transitions import accepts_pickup_facts, check_driver_move, pickup_status
+from delivery.transitions import PICKUP_STATUSES, accepts_pickup_facts, check_driver_move, pickup_status
 from events.envelope import driver_key
 from events.types import EventType
 from side_effects.policy import TransitionContext
@@ -78,10 +79,9 @@ def _only_row(deliveries: QuerySet[Delivery]) -> Delivery | None:
 
 def _lock_drivers_delivery(*, driver: Driver, albaik_identifier: str) -> Delivery:
     # At most one: an order has one active delivery (`one_active_delivery_per_order`).
-    delivery = _only_row(
-        delivery_with_related()
-        .select_for_update(of=("self",))
-        .filter(driver=driver, is_active=True, order__albaik_identifier=albaik_identifier)
+    delivery = delivery_locked(
+        where="d.driver_id = %s AND d.is_active = %s AND o.albaik_identifier = %s",
+        params=[driver.pk, True, albaik_identifier],
     )
     if delivery is None:
         # Another driver's order, or no such order: the same answer, so existence is not leaked.
@@ -132,10 +132,9 @@ def delivery_update_by_driver(
 def delivery_mark_arrived(*, driver: Driver) -> Delivery:
     """The driver reports arrival at the restaurant (updateDriverStatus(WAITING_AT_RESTAURANT))."""
     # At most one: a driver has one open delivery (`one_open_delivery_per_driver`).
-    delivery = _only_row(
-        delivery_with_related()
-        .select_for_update(of=("self",))
-        .filter(driver=driver, is_active=True, status__in=[s.value for s in DeliveryStatus if accepts_pickup_facts(s)])
+    delivery = delivery_locked(
+        where=f"d.driver_id = %s AND d.is_active = %s AND d.status IN ({', '.join(['%s'] * len(PICKUP_STATUSES))})",
+        params=[driver.pk, True, *(status.value for status in PICKUP_STATUSES)],
     )
     if delivery is None:
         raise InvalidTransition("You have no trip waiting for pick-up.", fields={"status": ["No trip to arrive for."]})
