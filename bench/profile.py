@@ -8,6 +8,7 @@ consumers running) and walks each as the driver app does: arrival, the scan (OUT
 DELIVERED; one driver keeps a trip, so the read profiles still run afterwards.
 """
 
+import functools
 import os
 import sys
 import time
@@ -76,17 +77,13 @@ def write_calls(requests: int) -> tuple[list[Callable[[], None]], list[Callable[
     trips = world_create(trips=1 + WARMUP_TRIPS + max(1, requests // len(TRIP_STEPS)), arrived=False)
     flags_give(snapshot_to=trips, kafka_to=trips)
     client = Client(HTTP_HOST="127.0.0.1")  # one client: its handler loads the middleware once
-    calls = []
+    calls: list[Callable[[], None]] = []
     for trip in trips[1:]:  # the first driver keeps a trip for the read profiles
         header = f"Token {trip.token}"
         for query, variables in TRIP_STEPS:
             if query == UPDATE_ORDER:
                 variables = {**variables, "albaikIdentifier": trip.albaik_identifier}
-            calls.append(
-                lambda query=query, variables=variables, header=header: graphql_post(
-                    client, query, variables, HTTP_AUTHORIZATION=header
-                )
-            )
+            calls.append(functools.partial(graphql_post, client, query, variables, HTTP_AUTHORIZATION=header))
     warmup = WARMUP_TRIPS * len(TRIP_STEPS)
     return calls[:warmup], calls[warmup:]
 

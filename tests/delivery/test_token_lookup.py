@@ -1,6 +1,7 @@
 """The token lookup (`auth_token_get`): one statement, knox's semantics, the user's driver/customer loaded."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -44,7 +45,7 @@ def test_a_customers_token_gives_the_customer_and_no_driver():
     customer = CustomerFactory.create()
     raw = token_issue(user=customer.user)
     with CaptureQueriesContext(connection) as queries:
-        user = user_for_token(raw_token=raw)
+        user: Any = user_for_token(raw_token=raw)
         assert user is not None
         assert user.customer.pk == customer.pk
         assert user.customer.notify is customer.notify
