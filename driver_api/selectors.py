@@ -4,13 +4,17 @@ Both return the same plain structure (`TripView`), which the GraphQL types rende
 so the two paths give identical answers.
 """
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections, router
+
 from delivery.models import Delivery, Driver
+from delivery.selectors.rows import ModelColumns, instance_of, model_columns
 from delivery.selectors.snapshots import branch_json, order_items_json
 from driver_api.models import CurrentTrip
 from side_effects.flags import FlagName, flag_active_for
@@ -37,15 +41,33 @@ class TripView:
     items: list[dict[str, Any]] = field(default_factory=list)
 
 
-# Plain SQL: the ORM would spend longer compiling this read than PostgreSQL takes to run it.
-SNAPSHOT_SQL = "SELECT * FROM driver_api_currenttrip WHERE driver_id = %s AND order_id IS NOT NULL"
+@functools.cache
+def snapshot_read(alias: str) -> tuple[str, ModelColumns]:
+    """The SQL of `current_trip_from_snapshot` for the database `alias`, written once per process.
+
+    Plain SQL: the ORM would spend longer compiling this read than PostgreSQL takes to run it.
+    """
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    columns = model_columns(connection, CurrentTrip, "s", 0)
+    sql = (
+        f"SELECT {columns.select} FROM {quote(CurrentTrip._meta.db_table)} s"
+        f" WHERE s.{quote('driver_id')} = %s AND s.{quote('order_id')} IS NOT NULL"
+    )
+    return sql, columns
 
 
 def current_trip_from_snapshot(*, driver_id: int) -> TripView | None:
     """One primary-key read of the driver's CurrentTrip row."""
-    row = next(iter(CurrentTrip.objects.raw(SNAPSHOT_SQL, [driver_id])), None)
-    if row is None:
+    connection = connections[router.db_for_read(CurrentTrip)]
+    sql, columns = snapshot_read(connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [driver_id])
+        found = cursor.fetchone()
+    if found is None:
         return None
+    row = instance_of(columns, connection, found)
+    assert isinstance(row, CurrentTrip)
     assert row.order_id is not None
     assert row.total is not None
     assert row.delivery_created_at is not None

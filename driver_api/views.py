@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.settings import graphene_settings
-from graphene_django.views import HttpError
+from graphene_django.views import GraphQLView, HttpError
 from graphene_django_graphiql_static.views import GraphiQLOfflineView
 from graphql import (
     ASTValidationRule,
@@ -36,6 +36,10 @@ from driver_api import limits
 
 # Documents kept per process; a driver app sends a handful, the rest is room for other clients.
 DOCUMENT_CACHE_SIZE = 256
+
+# graphene-django's dispatch without its `ensure_csrf_cookie`: drivers send a token, the view is CSRF-exempt,
+# and a new CSRF secret and cookie on every API answer was CPU spent on nothing (GraphiQL keeps the cookie).
+graphql_dispatch = GraphQLView.dispatch.__wrapped__
 
 
 def unauthenticated(message: str) -> JsonResponse:
@@ -80,7 +84,8 @@ class DriverGraphQLView(GraphiQLOfflineView):
             return unauthenticated("Invalid token, or the token is not a driver's.")
         request.user = user  # type: ignore[assignment]
         request.driver = driver  # type: ignore[attr-defined]
-        return super().dispatch(request, *args, **kwargs)
+        response: HttpResponse = graphql_dispatch(self, request, *args, **kwargs)
+        return response
 
     def get_graphql_params(self, request: HttpRequest, data: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
         params = super().get_graphql_params(request, data)

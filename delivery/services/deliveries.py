@@ -9,6 +9,7 @@ import uuid
 from enum import StrEnum
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from delivery.errors import InvalidTransition, NotFound
@@ -22,8 +23,9 @@ from delivery.models import (
     Order,
     OrderStatus,
 )
+from delivery.selectors.driver_moves import delivery_locked
 from delivery.selectors.snapshots import delivery_snapshot, delivery_with_related
-from delivery.transitions import accepts_pickup_facts, check_driver_move, pickup_status
+from delivery.transitions import PICKUP_STATUSES, accepts_pickup_facts, check_driver_move, pickup_status
 from events.envelope import driver_key
 from events.types import EventType
 from side_effects.policy import TransitionContext
@@ -69,12 +71,17 @@ def transition_publish(
     publish_transition(context, key=driver_key(delivery.driver_id))
 
 
+def _only_row(deliveries: QuerySet[Delivery]) -> Delivery | None:
+    """The one delivery a filter that a unique constraint bounds finds, or None. Not `first()`: that adds an
+    ORDER BY, which costs compiling on every driver move and a sort, to a read of at most one row."""
+    return next(iter(deliveries.order_by()[:1]), None)
+
+
 def _lock_drivers_delivery(*, driver: Driver, albaik_identifier: str) -> Delivery:
-    delivery = (
-        delivery_with_related()
-        .select_for_update(of=("self",))
-        .filter(driver=driver, is_active=True, order__albaik_identifier=albaik_identifier)
-        .first()
+    # At most one: an order has one active delivery (`one_active_delivery_per_order`).
+    delivery = delivery_locked(
+        where="d.driver_id = %s AND d.is_active = %s AND o.albaik_identifier = %s",
+        params=[driver.pk, True, albaik_identifier],
     )
     if delivery is None:
         # Another driver's order, or no such order: the same answer, so existence is not leaked.
@@ -124,11 +131,10 @@ def delivery_update_by_driver(
 @transaction.atomic
 def delivery_mark_arrived(*, driver: Driver) -> Delivery:
     """The driver reports arrival at the restaurant (updateDriverStatus(WAITING_AT_RESTAURANT))."""
-    delivery = (
-        delivery_with_related()
-        .select_for_update(of=("self",))
-        .filter(driver=driver, is_active=True, status__in=[s.value for s in DeliveryStatus if accepts_pickup_facts(s)])
-        .first()
+    # At most one: a driver has one open delivery (`one_open_delivery_per_driver`).
+    delivery = delivery_locked(
+        where=f"d.driver_id = %s AND d.is_active = %s AND d.status IN ({', '.join(['%s'] * len(PICKUP_STATUSES))})",
+        params=[driver.pk, True, *(status.value for status in PICKUP_STATUSES)],
     )
     if delivery is None:
         raise InvalidTransition("You have no trip waiting for pick-up.", fields={"status": ["No trip to arrive for."]})
@@ -153,12 +159,12 @@ def delivery_mark_collecting(*, order_id: int) -> Delivery | None:
 
     Runs inside the caller's transaction (the preparation change). None when the order has no active delivery.
     """
-    delivery = (
+    # At most one: an order has one active delivery (`one_active_delivery_per_order`).
+    delivery = _only_row(
         delivery_with_related()
         .select_for_update(of=("self",))
         .filter(order_id=order_id, is_active=True)
         .select_related("driver__user")
-        .first()
     )
     if delivery is None or delivery.collecting_at is not None or not accepts_pickup_facts(delivery.status):
         return delivery

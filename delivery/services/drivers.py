@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -77,14 +77,20 @@ def driver_status_publish(*, driver: Driver, status: str, previous_status: str, 
     publish_transition(context, key=driver_key(driver.pk))
 
 
+# Plain SQL: the app's most frequent write (every 45 s per driver); the ORM took longer to build and compile
+# this UPDATE than PostgreSQL took to run it.
+LOCATION_UPDATE_SQL = "UPDATE delivery_driver SET latitude = %s, longitude = %s, location_updated_at = %s WHERE id = %s"
+
+
 def driver_update_location(*, driver: Driver, latitude: float, longitude: float) -> None:
     """updateDriverProfile: the app's periodic location ping (one UPDATE)."""
     fields = validate_location(latitude=latitude, longitude=longitude)
     if fields:
         raise ValidationFailed("Location out of range.", fields=fields)
-    Driver.objects.filter(pk=driver.pk).update(
-        latitude=latitude, longitude=longitude, location_updated_at=timezone.now()
-    )
+    connection = connections[router.db_for_write(Driver)]
+    now = Driver._meta.get_field("location_updated_at").get_db_prep_value(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(LOCATION_UPDATE_SQL, [latitude, longitude, now, driver.pk])
     if driver.status == DriverStatus.AVAILABLE and driver.latitude is None:
         # An available driver without a location could not be assigned until now.
         driver_id = driver.pk

@@ -3,6 +3,7 @@
 import inspect
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from delivery import errors
@@ -13,7 +14,7 @@ from driver_api.schema import schema
 from events.models import OutboxEvent
 from tests.driver_api.queries import CURRENT_TRIP, UPDATE_DRIVER_PROFILE, UPDATE_DRIVER_STATUS, UPDATE_ORDER
 from tests.drivers import DriverClient
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, DriverFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,16 @@ def test_missing_or_bad_token_is_401_unauthenticated(header):
     response = client.post("/graphql/", {"query": CURRENT_TRIP}, format="json")
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_answers_set_no_csrf_cookie():
+    # Drivers send a token; the endpoint is CSRF-exempt, so a cookie would be work for nothing.
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=DriverFactory.create().user)}")
+    response = client.post("/graphql/", {"query": CURRENT_TRIP}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"data": {"currentTrip": None}}
+    assert "csrftoken" not in response.cookies
 
 
 def test_a_customer_token_is_not_a_driver_token():
@@ -152,11 +163,16 @@ def test_location_out_of_range_is_validation(driver_app, driver, latitude, longi
 
 
 def test_location_ping_updates_the_driver(driver_app, driver):
+    other = DriverFactory.create()
+    other_before = Driver.objects.values_list("latitude", "longitude", "location_updated_at").get(pk=other.pk)
+    started = timezone.now()
     result = driver_app.execute(UPDATE_DRIVER_PROFILE, latitude=21.6, longitude=39.3)["updateDriverProfile"]
     assert result == {"ok": True, "errors": []}
     driver.refresh_from_db()
     assert (driver.latitude, driver.longitude) == (21.6, 39.3)
     assert driver.location_updated_at is not None
+    assert started <= driver.location_updated_at <= timezone.now()
+    assert Driver.objects.values_list("latitude", "longitude", "location_updated_at").get(pk=other.pk) == other_before
 
 
 def test_every_application_error_has_a_graphql_error_code() -> None:
