@@ -2,7 +2,8 @@
 
 Messages wait in one queue per partition and are handled in partition order. A partition's
 queue is handled in batches: for consumers `in_transaction`, one database transaction per
-batch with one `ProcessedEvent` insert; otherwise handlers run outside any transaction and the
+batch with one `ProcessedEvent` insert (and one call of the consumer's `batch_handler`, when it
+has one, instead of a handler call per event); otherwise handlers run outside any transaction and the
 rows are inserted once they return. A batch is handled as soon as the consumer has caught up
 with what the broker has (or the batch is full), so a lone message is not kept waiting.
 
@@ -269,22 +270,33 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
     def _apply_in_transaction(self, work: list[Item]) -> None:
         started = time.perf_counter()
         self._handling = None
+        batch_handler = self.definition.batch_handler
         with transaction.atomic():
             self._statement_timeout(local=True)
             seen = self._already_processed(work)
             rows: list[ProcessedEvent] = []
+            fresh: list[Item] = []
+            for item in work:
+                assert item.event is not None
+                if item.event.id in seen:
+                    continue
+                seen.add(item.event.id)
+                rows.append(self._row(item))
+                fresh.append(item)
             with single_attempt():
-                for item in work:
-                    assert item.event is not None
-                    assert item.handler is not None
-                    if item.event.id in seen:
-                        continue
-                    seen.add(item.event.id)
-                    row = self._row(item)
-                    self._handling = item
-                    item.handler(item.event)
-                    rows.append(row)
-                self._handling = None
+                if batch_handler is not None:
+                    # One call for the batch: a failure blames no message, so it falls back to one at a time.
+                    if fresh:
+                        batch_handler([item.event for item in fresh if item.event is not None])
+                else:
+                    for item in fresh:
+                        assert item.event is not None
+                        assert item.handler is not None
+                        self._handling = item
+                        item.handler(item.event)
+                    self._handling = None
+            # A plain insert, not ON CONFLICT DO NOTHING: a row another member committed meanwhile
+            # fails the batch, which is retried and then skips that event with its effects.
             ProcessedEvent.objects.bulk_create(rows)
         self._observe(work, rows, time.perf_counter() - started)
 
