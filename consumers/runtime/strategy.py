@@ -223,11 +223,18 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
 
     def _classify(self, value: BrokerValue[KafkaPayload]) -> Item:
         raw = value.payload.value
+        handlers = self.definition.handlers
+        peeked = peek_event_type(raw)
+        if peeked is not None and peeked not in handlers:
+            # Skipped whether valid or not, unless its header names a type handled here: no schema check.
+            headers = {name: _text(header) for name, header in value.payload.headers}
+            if headers.get("event_type") not in handlers:
+                return Item(value)
         try:
             event = Event.from_json(raw or b"")
         except InvalidEvent as exc:
             headers = {name: _text(header) for name, header in value.payload.headers}
-            event_type = headers.get("event_type") or peek_event_type(raw)
+            event_type = headers.get("event_type") or peeked
             if event_type is not None and event_type not in self.definition.handlers:
                 return Item(value)
             return Item(value, invalid=f"InvalidEvent: {exc}")
