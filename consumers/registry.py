@@ -8,6 +8,7 @@ Tests and extra deployments register more through `register()` or the
 import importlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +19,8 @@ from events.topics import DELIVERY_EVENTS, dlq_topic, topic_name
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Event], None]
+# Entered around a batch's handlers (e.g. to write the batch's records in one insert on the way out).
+BatchContext = Callable[[], AbstractContextManager[None]]
 # Handles a batch's events in one go, in partition order, with the same end state as one by one.
 BatchHandler = Callable[[Sequence[Event]], None]
 
@@ -47,6 +50,9 @@ class ConsumerDefinition:
     A `batch_handler` (transactional consumers only) replaces the per-event handlers in a batch:
     it gets the batch's events still to do (of the types in `handlers`, in partition order,
     each once) and writes them in a few statements, ending where the handlers one by one would.
+    A `batch_context` is entered around a batch's handlers. A partial batch waits at most
+    `max_batch_wait_seconds` for more messages while the broker still has some (latency against
+    fewer, bigger batches).
     The optional knobs default to the `CONSUMER_*` settings.
     """
 
@@ -57,6 +63,8 @@ class ConsumerDefinition:
     work: str | None = None
     in_transaction: bool = True
     batch_handler: BatchHandler | None = None
+    batch_context: BatchContext | None = None
+    max_batch_wait_seconds: float | None = None
     batch_size: int | None = None
     max_attempts: int | None = None
     retry_backoff_seconds: float | None = None

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (InvalidMessage, PermanentFailure, PermanentHTTPError)
 MAX_BACKOFF_SECONDS = 30.0
-# How long a partial batch may wait for more messages while the broker still has some.
+# How long a partial batch may wait for more messages while the broker still has some (by default).
 MAX_BATCH_WAIT_SECONDS = 0.05
 
 
@@ -144,6 +144,8 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         self._to_commit: dict[Partition, int] = {}
         self._closed = False
         self._handling: Item | None = None  # the item whose handler is running, to blame a failed batch
+        wait = definition.max_batch_wait_seconds
+        self._max_batch_wait = MAX_BATCH_WAIT_SECONDS if wait is None else wait
 
     # -- arroyo's interface ----------------------------------------------------------------
 
@@ -173,7 +175,7 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
             elif (
                 len(queue) < self.settings.batch_size
                 and not self._loop.caught_up
-                and now - self._received.get(partition, now) < MAX_BATCH_WAIT_SECONDS
+                and now - self._received.get(partition, now) < self._max_batch_wait
             ):
                 continue  # more is on its way: let the batch fill
             self._work(partition)
@@ -314,8 +316,9 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         seen = self._already_processed(work)
         rows: list[ProcessedEvent] = []
         done, failure = len(items), None
+        batch_context = self.definition.batch_context or contextlib.nullcontext
         try:
-            with single_attempt():
+            with single_attempt(), batch_context():
                 for position, item in enumerate(items):
                     if item.handler is None:
                         continue

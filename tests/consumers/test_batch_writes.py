@@ -4,6 +4,7 @@ The runtime hands a consumer's `batch_handler` the batch's events still to do; f
 that is `DriverStatus.in_consumer_batch`: one history insert, one guarded update of each driver's
 newest fact. Out-of-order facts, several per driver, shared times and redelivered batches must
 give the same status and the same history as the one-by-one path (`driver_status_record`).
+The dashboard consumer writes its batch's broadcast records in one insert (`batch_context`).
 """
 
 import itertools
@@ -27,6 +28,7 @@ from hypothesis import strategies as st
 from consumers.models import ProcessedEvent
 from consumers.normal_data import definition as normal_data
 from consumers.registry import ConsumerDefinition
+from consumers.restaurant_dashboard import definition as restaurant_dashboard
 from consumers.runtime.dead_letter_limit import DeadLetterLimit
 from consumers.runtime.health import ProgressHealth
 from consumers.runtime.strategy import ConsumerStrategy, Item, LoopState, RuntimeSettings
@@ -34,6 +36,7 @@ from delivery.models import Driver, DriverStatus, DriverStatusChange
 from delivery.services.drivers import DriverStatusFact, driver_status_record, driver_status_record_batch
 from events.envelope import Event, driver_key
 from events.types import EventType
+from side_effects.models import EffectKind, EffectPath, EffectRecord
 from tests.events.samples import driver_status_data
 
 DRIVER_STATUSES = [s.value for s in DriverStatus]
@@ -215,3 +218,41 @@ def test_a_failing_batch_is_handled_again_one_event_at_a_time_and_blames_the_bad
 def test_a_batch_handler_needs_a_transaction() -> None:
     with pytest.raises(ValueError, match="in_transaction"):
         ConsumerDefinition(name="x", handlers={}, in_transaction=False, batch_handler=lambda events: None)
+
+
+def preparation_event(number: int) -> Event:
+    data = {
+        "order": {"albaik_identifier": f"A-{number}"},
+        "branch": {"id": 1},
+        "delivery": {"status": "assigned"},
+        "preparation": {"id": number, "status": "printed"},
+    }
+    at = timezone.now()
+    return Event(uuid.uuid4(), EventType.TRIP_ASSIGNED, 1, at, driver_key(number), (), data)
+
+
+@pytest.mark.django_db
+def test_a_dashboard_batch_writes_its_records_in_one_insert_each_stamped_when_its_broadcast_left() -> None:
+    strategy = strategy_for(restaurant_dashboard)
+    events = [preparation_event(number) for number in range(6)]
+    partition = Partition(Topic("delivery-events"), 0)
+    handler = restaurant_dashboard.handlers[EventType.TRIP_ASSIGNED]
+    items = [
+        Item(BrokerValue(KafkaPayload(None, e.to_json(), []), partition, n, timezone.now()), e, handler)
+        for n, e in enumerate(events)
+    ]
+    started = timezone.now()
+
+    with CaptureQueriesContext(connection) as captured:
+        assert strategy._apply(items) == (len(events), None)
+
+    # SET statement_timeout, the processed-events read, the records, the processed events.
+    assert len(captured) == 4, [query["sql"][:60] for query in captured]
+    records = list(EffectRecord.objects.order_by("id"))
+    assert [(r.event_id, r.kind, r.path, r.outcome) for r in records] == [
+        (e.id, EffectKind.BROADCAST, EffectPath.CONSUMER, "ok") for e in events
+    ]
+    stamps = [r.at for r in records]
+    assert stamps == sorted(stamps)
+    assert started <= stamps[0]
+    assert ProcessedEvent.objects.filter(consumer="restaurant_dashboard").count() == len(events)
