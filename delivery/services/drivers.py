@@ -60,6 +60,9 @@ class DriverStatusFact:
     event_id: uuid.UUID | None = None
 
 
+FACTS_PER_STATEMENT = 10_000
+
+
 def driver_status_record_batch(*, facts: Sequence[DriverStatusFact]) -> set[int]:
     """`driver_status_record` for many facts at once, ending where recording them one by one would.
 
@@ -78,7 +81,10 @@ def driver_status_record_batch(*, facts: Sequence[DriverStatusFact]) -> set[int]
     )
     applied: dict[int, str]
     if connection.vendor == "postgresql":
-        applied = _driver_status_apply_newest(facts)
+        applied = {}
+        # Chunks keep a statement under PostgreSQL's 65,535 parameters; the guard makes them add up.
+        for start in range(0, len(facts), FACTS_PER_STATEMENT):
+            applied.update(_driver_status_apply_newest(facts[start : start + FACTS_PER_STATEMENT]))
     else:
         newest: dict[int, DriverStatusFact] = {}
         for fact in facts:

@@ -133,6 +133,36 @@ def test_batches_end_where_one_by_one_does_for_any_order_split_and_shared_times(
 
 
 @pytest.mark.django_db
+def test_a_batch_split_over_several_statements_ends_the_same(make_driver: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("delivery.services.drivers.FACTS_PER_STATEMENT", 2)
+    now = timezone.now() + timedelta(minutes=1)
+    plan = [(0, "available", 3), (1, "accident", 1), (0, "waiting_at_restaurant", 4), (1, "available", 2)]
+    plan += [(0, "driving_to_customer", 1), (1, "unavailable", 2), (0, "available", 4)]
+    bulk = [make_driver(status=DriverStatus.UNAVAILABLE) for _ in range(2)]
+    single = [make_driver(status=DriverStatus.UNAVAILABLE) for _ in range(2)]
+    timed = [(d, status, now + timedelta(seconds=second)) for d, status, second in plan]
+
+    with transaction.atomic():
+        applied = driver_status_record_batch(
+            facts=[DriverStatusFact(driver_id=bulk[d].pk, status=status, at=at) for d, status, at in timed]
+        )
+    for d, status, at in timed:
+        with transaction.atomic():
+            driver_status_record(driver_id=single[d].pk, status=status, at=at)
+
+    assert applied == {driver.pk for driver in bulk}
+    assert (
+        state_of(bulk)
+        == state_of(single)
+        == [
+            ("waiting_at_restaurant", now + timedelta(seconds=4)),
+            ("unavailable", now + timedelta(seconds=2)),
+        ]
+    )
+    assert [history_of(driver) for driver in bulk] == [history_of(driver) for driver in single]
+
+
+@pytest.mark.django_db
 def test_a_batch_with_late_facts_and_a_redelivery_writes_each_fact_once(make_driver: Any) -> None:
     drivers = [make_driver(status=DriverStatus.UNAVAILABLE) for _ in range(3)]
     now = timezone.now() + timedelta(minutes=1)
