@@ -7,7 +7,8 @@ Tests and extra deployments register more through `register()` or the
 
 import importlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +19,10 @@ from events.topics import DELIVERY_EVENTS, dlq_topic, topic_name
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Event], None]
+# Entered around a batch's handlers (e.g. to write the batch's records in one insert on the way out).
+BatchContext = Callable[[], AbstractContextManager[None]]
+# Handles a batch's events in one go, in partition order, with the same end state as one by one.
+BatchHandler = Callable[[Sequence[Event]], None]
 
 CONSUMER_MODULES = (
     "driver_trip",
@@ -42,6 +47,12 @@ class ConsumerDefinition:
     `in_transaction` (the default) handlers of a batch run in one database transaction with
     their `ProcessedEvent` rows; without it they run outside any transaction (they call other
     services with an idempotency key, then record), and the rows are written once they return.
+    A `batch_handler` (transactional consumers only) replaces the per-event handlers in a batch:
+    it gets the batch's events still to do (of the types in `handlers`, in partition order,
+    each once) and writes them in a few statements, ending where the handlers one by one would.
+    A `batch_context` is entered around a batch's handlers. A partial batch waits at most
+    `max_batch_wait_seconds` for more messages while the broker still has some (latency against
+    fewer, bigger batches).
     The optional knobs default to the `CONSUMER_*` settings.
     """
 
@@ -51,12 +62,19 @@ class ConsumerDefinition:
     group_id: str | None = None
     work: str | None = None
     in_transaction: bool = True
+    batch_handler: BatchHandler | None = None
+    batch_context: BatchContext | None = None
+    max_batch_wait_seconds: float | None = None
     batch_size: int | None = None
     max_attempts: int | None = None
     retry_backoff_seconds: float | None = None
     dlq_ratio_limit: float | None = None
     dlq_ratio_window: int | None = None
     dlq_max_consecutive: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_handler is not None and not self.in_transaction:
+            raise ValueError(f"consumer {self.name}: a batch_handler needs in_transaction")
 
     @property
     def group(self) -> str:

@@ -7,6 +7,7 @@ The work is `side_effects.deliveries.DashboardBroadcast`.
 
 from consumers.registry import ConsumerDefinition
 from side_effects.deliveries import DashboardBroadcast
+from side_effects.models import effect_records_deferred
 
 definition = ConsumerDefinition(
     name="restaurant_dashboard",
@@ -14,4 +15,8 @@ definition = ConsumerDefinition(
     # Outside a transaction: the broadcast leaves at once, not after a batch commits.
     in_transaction=False,
     handlers=DashboardBroadcast.consumer_handlers(),
+    # The broadcasts' records (stamped when each left) are written once per batch.
+    batch_context=effect_records_deferred,
+    # A dashboard waits for no batch to fill: what one fetch brought is one batch, a trickle is not held.
+    max_batch_wait_seconds=0.005,
 )

@@ -8,12 +8,13 @@ through `consumer_handlers()`. Adding a movable piece of work is one class here,
 
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from delivery.services.drivers import driver_status_record
+from delivery.services.drivers import DriverStatusFact, driver_status_record, driver_status_record_batch
 from delivery.services.notifications import customer_notify
 from delivery.services.waseat import (
     waseat_close_delivered,
@@ -212,6 +213,18 @@ class DriverStatus(MovableWork):
             at=event.occurred_at,
             event_id=event.id,
         )
+
+    @classmethod
+    def in_consumer_batch(cls, events: Sequence[Event]) -> None:
+        """A batch's statuses in two statements: one history insert, one update of each driver's newest fact."""
+        facts = [
+            DriverStatusFact(
+                driver_id=event.data["driver"]["id"], status=status, at=event.occurred_at, event_id=event.id
+            )
+            for event in events
+            if (status := event.data.get("driver_status"))
+        ]
+        driver_status_record_batch(facts=facts)
 
 
 def waseat_close_or_hand_over(context: TransitionContext, *, pending_id: int) -> None:

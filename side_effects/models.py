@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
@@ -40,12 +41,37 @@ class EffectRecord(models.Model):
         return f"{self.albaik_identifier} {self.kind} {self.outcome} ({self.path})"
 
 
+# Records waiting for the end of `effect_records_deferred`, when inside one.
+_deferred: ContextVar[list[EffectRecord] | None] = ContextVar("effect_records_deferred", default=None)
+
+
 def record_effect(
     *, albaik_identifier: str, kind: str, path: str, outcome: str, event_id: Any, detail: dict[str, Any]
 ) -> EffectRecord:
-    return EffectRecord.objects.create(
+    record = EffectRecord(
         albaik_identifier=albaik_identifier, kind=kind, path=path, outcome=outcome, event_id=event_id, detail=detail
     )
+    pending = _deferred.get()
+    if pending is None:
+        record.save(force_insert=True)
+    else:
+        pending.append(record)
+    return record
+
+
+@contextmanager
+def effect_records_deferred() -> Iterator[None]:
+    """Records made inside keep the time of their effect (`at`) and are written on the way out, in
+    one insert: a consumer's batch of broadcasts costs one write, not one per event. Only for
+    effects that nothing reads back before the batch ends (a WASEAT close checks its records)."""
+    pending: list[EffectRecord] = []
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+        if pending:
+            EffectRecord.objects.bulk_create(pending)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ This module sits below the services and imports none of them: implementations li
 import functools
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -25,6 +25,7 @@ from events.envelope import Event
 from side_effects.flags import FlagName, flag_active_for
 
 EventHandler = Callable[[Event], None]
+BatchEventHandler = Callable[[Sequence[Event]], None]
 
 
 @dataclass
@@ -77,10 +78,28 @@ class MovableWork(ABC):
         """The new path: the same work, done by the consumer from the event alone."""
 
     @classmethod
+    def in_consumer_batch(cls, events: Sequence[Event]) -> None:
+        """The new path for a batch of events, in order: `in_consumer` for each, unless the work
+        writes a batch in fewer statements (it must end where one by one would)."""
+        for event in events:
+            cls.in_consumer(event)
+
+    @classmethod
     def consumer_handlers(cls) -> dict[str, EventHandler]:
         """The consumer's handlers: `in_consumer` for each event, unless the request already did the work."""
         handler = left_to_consumer(cls.name)(cls.in_consumer)
         return {event_type: handler for event_type in cls.consumer_events or sorted(cls.transitions)}
+
+    @classmethod
+    def consumer_batch_handler(cls) -> BatchEventHandler:
+        """The consumer's batch handler: `in_consumer_batch` for the events the request left to it."""
+
+        def handle(events: Sequence[Event]) -> None:
+            left = [event for event in events if cls.name not in event.handled_synchronously]
+            if left:
+                cls.in_consumer_batch(left)
+
+        return handle
 
 
 # In registration order, which is the order of `handled_synchronously`.

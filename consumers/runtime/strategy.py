@@ -2,7 +2,8 @@
 
 Messages wait in one queue per partition and are handled in partition order. A partition's
 queue is handled in batches: for consumers `in_transaction`, one database transaction per
-batch with one `ProcessedEvent` insert; otherwise handlers run outside any transaction and the
+batch with one `ProcessedEvent` insert (and one call of the consumer's `batch_handler`, when it
+has one, instead of a handler call per event); otherwise handlers run outside any transaction and the
 rows are inserted once they return. A batch is handled as soon as the consumer has caught up
 with what the broker has (or the batch is full), so a lone message is not kept waiting.
 
@@ -42,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (InvalidMessage, PermanentFailure, PermanentHTTPError)
 MAX_BACKOFF_SECONDS = 30.0
-# How long a partial batch may wait for more messages while the broker still has some.
+# How long a partial batch may wait for more messages while the broker still has some (by default).
 MAX_BATCH_WAIT_SECONDS = 0.05
 
 
@@ -143,6 +144,8 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         self._to_commit: dict[Partition, int] = {}
         self._closed = False
         self._handling: Item | None = None  # the item whose handler is running, to blame a failed batch
+        wait = definition.max_batch_wait_seconds
+        self._max_batch_wait = MAX_BATCH_WAIT_SECONDS if wait is None else wait
 
     # -- arroyo's interface ----------------------------------------------------------------
 
@@ -172,7 +175,7 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
             elif (
                 len(queue) < self.settings.batch_size
                 and not self._loop.caught_up
-                and now - self._received.get(partition, now) < MAX_BATCH_WAIT_SECONDS
+                and now - self._received.get(partition, now) < self._max_batch_wait
             ):
                 continue  # more is on its way: let the batch fill
             self._work(partition)
@@ -222,11 +225,18 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
 
     def _classify(self, value: BrokerValue[KafkaPayload]) -> Item:
         raw = value.payload.value
+        handlers = self.definition.handlers
+        peeked = peek_event_type(raw)
+        if peeked is not None and peeked not in handlers:
+            # Skipped whether valid or not, unless its header names a type handled here: no schema check.
+            headers = {name: _text(header) for name, header in value.payload.headers}
+            if headers.get("event_type") not in handlers:
+                return Item(value)
         try:
             event = Event.from_json(raw or b"")
         except InvalidEvent as exc:
             headers = {name: _text(header) for name, header in value.payload.headers}
-            event_type = headers.get("event_type") or peek_event_type(raw)
+            event_type = headers.get("event_type") or peeked
             if event_type is not None and event_type not in self.definition.handlers:
                 return Item(value)
             return Item(value, invalid=f"InvalidEvent: {exc}")
@@ -269,22 +279,33 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
     def _apply_in_transaction(self, work: list[Item]) -> None:
         started = time.perf_counter()
         self._handling = None
+        batch_handler = self.definition.batch_handler
         with transaction.atomic():
             self._statement_timeout(local=True)
             seen = self._already_processed(work)
             rows: list[ProcessedEvent] = []
+            fresh: list[Item] = []
+            for item in work:
+                assert item.event is not None
+                if item.event.id in seen:
+                    continue
+                seen.add(item.event.id)
+                rows.append(self._row(item))
+                fresh.append(item)
             with single_attempt():
-                for item in work:
-                    assert item.event is not None
-                    assert item.handler is not None
-                    if item.event.id in seen:
-                        continue
-                    seen.add(item.event.id)
-                    row = self._row(item)
-                    self._handling = item
-                    item.handler(item.event)
-                    rows.append(row)
-                self._handling = None
+                if batch_handler is not None:
+                    # One call for the batch: a failure blames no message, so it falls back to one at a time.
+                    if fresh:
+                        batch_handler([item.event for item in fresh if item.event is not None])
+                else:
+                    for item in fresh:
+                        assert item.event is not None
+                        assert item.handler is not None
+                        self._handling = item
+                        item.handler(item.event)
+                    self._handling = None
+            # A plain insert, not ON CONFLICT DO NOTHING: a row another member committed meanwhile
+            # fails the batch, which is retried and then skips that event with its effects.
             ProcessedEvent.objects.bulk_create(rows)
         self._observe(work, rows, time.perf_counter() - started)
 
@@ -295,8 +316,9 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         seen = self._already_processed(work)
         rows: list[ProcessedEvent] = []
         done, failure = len(items), None
+        batch_context = self.definition.batch_context or contextlib.nullcontext
         try:
-            with single_attempt():
+            with single_attempt(), batch_context():
                 for position, item in enumerate(items):
                     if item.handler is None:
                         continue

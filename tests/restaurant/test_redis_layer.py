@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import sys
+import threading
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from delivery.models import Branch
+from restaurant.broadcasts import branch_group, broadcast_preparation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,3 +81,36 @@ def test_a_broadcast_from_another_process_reaches_the_socket(settings: Any, bran
 
     message = async_to_sync(scenario)()
     assert message == {"type": "preparation.updated", "preparation": preparation}
+
+
+def test_broadcasts_sent_back_to_back_from_a_worker_thread_all_arrive_in_order(settings: Any) -> None:
+    """A consumer's thread keeps one event loop (and so one Redis connection) for its broadcasts."""
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+    layer = get_channel_layer()
+    assert layer is not None
+    branch_id = 900_000 + uuid.uuid4().int % 100_000
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(branch_group(branch_id), channel)
+    errors: list[BaseException] = []
+
+    def send_all() -> None:
+        try:
+            for number in range(30):
+                broadcast_preparation(branch_id=branch_id, preparation={"id": number})
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    worker = threading.Thread(target=send_all)
+    worker.start()
+    worker.join(30)
+
+    async def receive(count: int) -> list[int]:
+        try:
+            return [(await asyncio.wait_for(layer.receive(channel), 5))["preparation"]["id"] for _ in range(count)]
+        finally:
+            await layer.group_discard(branch_group(branch_id), channel)
+
+    assert errors == []
+    assert async_to_sync(receive)(30) == list(range(30))
