@@ -40,13 +40,20 @@ def test_publish_relay_consume_round_trip(kafka, relay, consumer, tmp_path):
 
     wait_for(lambda: received, timeout=30, what="the event at the consumer")
     assert received == [event]
+    # The handler ran inside the batch's transaction; its record is there once the batch commits.
+    wait_for(ProcessedEvent.objects.exists, timeout=30, what="the batch's commit")
+    wait_for(
+        lambda: (
+            sample("consumer_messages_processed_total", {"consumer": "round_trip", "outcome": "processed"})
+            == processed_before + 1
+        ),
+        timeout=30,
+        what="the processed count",
+    )
     processed = ProcessedEvent.objects.get()
     assert (processed.consumer, processed.event_id, processed.event_type) == ("round_trip", event.id, event.type)
     assert processed.topic == kafka.topic()
     assert OutboxEvent.objects.get().published_at is not None
-    assert sample("consumer_messages_processed_total", {"consumer": "round_trip", "outcome": "processed"}) == (
-        processed_before + 1
-    )
     assert liveness.exists()
     runner.stop()
     assert not liveness.exists()
