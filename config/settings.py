@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "consumers",
     "side_effects",
     "aggregators",
+    "integrations",
     "devtools",
 ]
 
