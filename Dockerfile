@@ -10,6 +10,7 @@ COPY consumers ./consumers
 COPY side_effects ./side_effects
 COPY events ./events
 COPY aggregators ./aggregators
+COPY integrations ./integrations
 COPY devtools ./devtools
 COPY locale ./locale
 COPY manage.py ./

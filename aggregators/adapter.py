@@ -15,10 +15,10 @@ from rest_framework import serializers
 
 from aggregators.selectors import is_valid_aggregator_id
 from delivery.errors import ValidationFailed
-from delivery.integrations.rappi import rappi_backend
 from delivery.locks import advisory_xact_lock
 from delivery.models import Branch, MenuItem, Order, OrderSource, Preparation
 from delivery.services.orders import new_albaik_identifier, order_items_create, order_total
+from integrations.rappi import rappi_backend
 from side_effects.aggregator import preparations_broadcast
 
 logger = logging.getLogger(__name__)

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from aggregators.adapter import aggregator_order_id
-from delivery.integrations.rappi import rappi_backend
 from delivery.locks import advisory_xact_lock
 from delivery.models import Order
 from events.models import OutboxEvent
 from events.publishing import publish
 from events.types import EventType
+from integrations.rappi import rappi_backend
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from aggregators.fetcher import aggregator_orders_fetch
 from aggregators.transitions import RAPPI
-from delivery.integrations.http import HTTPDeliveryError
+from integrations.http import HTTPDeliveryError
 
 logger = logging.getLogger(__name__)
 

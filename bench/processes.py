@@ -1,5 +1,6 @@
 """The processes a benchmark run starts: the web server and the event pipeline, each on its own."""
 
+import shutil
 import signal
 import socket
 import subprocess
@@ -88,8 +89,16 @@ def start_process(name: str, command: list[str], *, env: dict[str, str], log_pat
 
 
 def start_web(*, env: dict[str, str], port: int, workers: int, log_path: Path, server: str = CHOSEN) -> Child:
-    """The web server (`bench.servers`), as docker-compose runs it; returns once /healthz answers."""
+    """The web server (`bench.servers`), as docker-compose runs it; returns once /healthz answers.
+
+    Like docker-compose, its workers write their metrics to an empty PROMETHEUS_MULTIPROC_DIR of their own
+    (beside the log), which /metrics adds up.
+    """
     command = server_command(server, port=port, workers=workers)
+    metrics_dir = log_path.with_name(f"{log_path.stem}-prometheus")
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     child = start_process("web server", command, env=env, log_path=log_path)
 
     def healthy() -> bool:

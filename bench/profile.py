@@ -6,10 +6,13 @@ pyinstrument's call tree of `BENCH_REQUESTS` sequential requests of `currentTrip
 `updateOrder` recreates that database with `BENCH_REQUESTS / 3` fresh trips (every flag on, no
 consumers running) and walks each as the driver app does: arrival, the scan (OUT_FOR_DELIVERY),
 DELIVERED; one driver keeps a trip, so the read profiles still run afterwards.
+`BENCH_PROFILE=0` times the same calls without the profiler (its overhead grows with the number of
+Python calls, so it distorts small differences): median, p10 and mean per request.
 """
 
 import functools
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -88,6 +91,12 @@ def write_calls(requests: int) -> tuple[list[Callable[[], None]], list[Callable[
     return calls[:warmup], calls[warmup:]
 
 
+def timed(call: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
 def main() -> int:
     operation = sys.argv[1] if len(sys.argv) > 1 else "currentTrip"
     if operation not in {*DOCUMENTS, "healthz", "updateOrder"}:
@@ -110,6 +119,13 @@ def main() -> int:
     warmup, calls = write_calls(requests) if operation == "updateOrder" else read_calls(operation, requests)
     for call in warmup:
         call()
+    if os.environ.get("BENCH_PROFILE") == "0":
+        durations = sorted(timed(call) for call in calls)
+        print(
+            f"{operation}: {len(calls)} requests, unprofiled: median {1000 * statistics.median(durations):.3f} ms,"
+            f" p10 {1000 * durations[len(durations) // 10]:.3f} ms, mean {1000 * statistics.fmean(durations):.3f} ms"
+        )
+        return 0
     started = time.perf_counter()
     with Profiler(interval=0.0002) as profiler:
         for call in calls:

@@ -1,11 +1,10 @@
-"""Liveness, readiness and Prometheus endpoints."""
+"""Liveness and readiness endpoints (`/metrics` is django-prometheus's view, see config/urls.py)."""
 
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from django.http import HttpRequest, JsonResponse
 
 # Components add readiness reporters here (e.g. the broker); each returns a JSON-able dict,
 # with `"ready": False` when the process must not take traffic (a report without it only informs).
@@ -35,7 +34,3 @@ def readyz(request: HttpRequest) -> JsonResponse:
             ready = False
     report["status"] = "ready" if ready else "unavailable"
     return JsonResponse(report, status=200 if ready else 503)
-
-
-def metrics(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "graphene_django_graphiql_static",
     "channels",
     "waffle",
+    "django_prometheus",
     "delivery",
     "driver_api",
     "restaurant",
@@ -56,11 +57,14 @@ INSTALLED_APPS = [
     "consumers",
     "side_effects",
     "aggregators",
+    "integrations",
     "devtools",
 ]
 
+# django-prometheus: the first and the last middleware time each request and count it by view, method
+# and status (`/metrics`; README "Health and metrics").
 MIDDLEWARE = [
-    "config.metrics.PrometheusMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "delivery.api.request_limits.RequestLimitMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -72,7 +76,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+# Request latency buckets: the driver API answers in milliseconds, so finer than django-prometheus's
+# default (which starts at 10 ms).
+PROMETHEUS_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, float("inf"))
 
 if env.bool("SQL_COUNT_HEADER", default=False):
     MIDDLEWARE.insert(0, "config.sql_count.SqlCountMiddleware")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView
 
 from config import health
@@ -8,7 +9,9 @@ from driver_api.views import DriverGraphQLView
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", health.metrics, name="metrics"),
+    # Every metric of this process; with PROMETHEUS_MULTIPROC_DIR set (several server processes), those of
+    # every process that writes there, summed (README "Health and metrics").
+    path("metrics", ExportToDjangoView, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("delivery.api.urls")),

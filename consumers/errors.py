@@ -1,6 +1,6 @@
 """Errors a handler raises to tell the runtime what to do with a message.
 
-`InvalidMessage` and `PermanentFailure` (and `delivery.integrations.http.PermanentHTTPError`)
+`InvalidMessage` and `PermanentFailure` (and `integrations.http.PermanentHTTPError`)
 send the message straight to the consumer's dead-letter topic. Any other exception,
 `TransientHTTPError` included, is retried in place with exponential backoff, then
 dead-lettered with the number of attempts.

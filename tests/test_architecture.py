@@ -17,6 +17,7 @@ PACKAGES = (
     "restaurant",
     "side_effects",
     "aggregators",
+    "integrations",
     "devtools",
 )
 

@@ -36,8 +36,8 @@ from consumers.runtime.dead_letter_limit import ConsumerHalted, DeadLetterLimit
 from consumers.runtime.dead_letters import DeadLetterReason
 from consumers.runtime.health import ProgressHealth
 from consumers.runtime.metrics import DEAD_LETTERED, HALTED, HANDLER_SECONDS, PROCESSED, RETRIED, RETRYING
-from delivery.integrations.http import PermanentHTTPError, single_attempt
 from events.envelope import Event, InvalidEvent, peek_event_type
+from integrations.http import PermanentHTTPError, single_attempt
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from delivery.integrations.push import PushNotification, push_backend
+from integrations.push import PushNotification, push_backend
 from side_effects.models import EffectKind, EffectRecord, effect_recorded, record_effect
 
 # Push texts by locale and delivery status; English is the fallback.

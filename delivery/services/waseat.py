@@ -7,10 +7,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.integrations.waseat import CloseRequest, waseat_backend
 from delivery.models import Order
 from events.publishing import publish
 from events.types import EventType
+from integrations.waseat import CloseRequest, waseat_backend
 from side_effects.models import EffectKind, EffectPath, EffectRecord, effect_recorded
 
 

@@ -11,12 +11,12 @@ from django.utils import timezone
 from aggregators.tasks import aggregator_orders_fetch_task
 from consumers.aggregator_orders import definition, handle_order_received
 from consumers.errors import InvalidMessage
-from delivery.integrations.http import TransientHTTPError
-from delivery.integrations.rappi import console_rappi
 from delivery.models import Branch, MenuItem, Order, OrderSource, Preparation
 from devtools.fake_aggregator import NEW, REJECTED, TAKEN, FakeAggregator
 from events.envelope import Event
 from events.models import OutboxEvent
+from integrations.http import TransientHTTPError
+from integrations.rappi import console_rappi
 from tests.factories import BranchFactory, MenuItemFactory
 
 pytestmark = pytest.mark.django_db

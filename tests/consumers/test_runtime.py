@@ -10,11 +10,11 @@ from prometheus_client import REGISTRY
 from consumers.errors import InvalidMessage, PermanentFailure
 from consumers.models import ProcessedEvent
 from consumers.registry import ConsumerDefinition
-from delivery.integrations.http import PermanentHTTPError, TransientHTTPError
 from events.envelope import Event, driver_key
 from events.models import OutboxEvent
 from events.publishing import publish
 from events.relay import OutboxRelay
+from integrations.http import PermanentHTTPError, TransientHTTPError
 from tests.events.samples import driver_status_data
 from tests.processes import wait_for
 

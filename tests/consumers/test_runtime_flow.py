@@ -18,10 +18,10 @@ from consumers.errors import PermanentFailure
 from consumers.models import DeadLetter, ProcessedEvent
 from consumers.registry import ConsumerDefinition, register
 from consumers.runtime.health import ProgressHealth
-from delivery.integrations.http import TransientHTTPError
 from events.envelope import Event, driver_key
 from events.publishing import publish
 from events.relay import OutboxRelay
+from integrations.http import TransientHTTPError
 from tests.events.samples import driver_status_data, publish_driver_events
 from tests.kafka import TCPGate
 from tests.processes import wait_for

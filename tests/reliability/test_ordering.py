@@ -7,8 +7,8 @@ from django.db import transaction
 
 from consumers.models import ProcessedEvent
 from consumers.registry import ConsumerDefinition
-from delivery.integrations.http import TransientHTTPError
 from events.envelope import Event
+from integrations.http import TransientHTTPError
 from tests.events.samples import publish_driver_events
 from tests.processes import wait_for
 

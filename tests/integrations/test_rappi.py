@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from delivery.integrations.http import PermanentHTTPError
-from delivery.integrations.rappi import ConsoleRappiBackend, HttpRappiBackend, rappi_backend
 from devtools.fake_aggregator import REJECTED, TAKEN, FakeAggregator
+from integrations.http import PermanentHTTPError
+from integrations.rappi import ConsoleRappiBackend, HttpRappiBackend, rappi_backend
 
 
 def test_new_orders_take_and_reject(fake_aggregator: FakeAggregator) -> None:

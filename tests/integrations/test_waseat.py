@@ -1,10 +1,10 @@
-"""WASEAT and push clients against real local HTTP servers: payloads, retries, permanent failures."""
+"""The WASEAT client against a real local HTTP server, through the service: payloads, retries, permanent failures."""
 
 import pytest
 from django.test import override_settings
 
-from delivery.integrations.http import PermanentHTTPError, TransientHTTPError, single_attempt
 from delivery.services.waseat import waseat_close
+from integrations.http import PermanentHTTPError, TransientHTTPError, single_attempt
 from side_effects.models import EffectRecord
 from tests.http_servers import Reply
 

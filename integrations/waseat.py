@@ -6,8 +6,8 @@ from typing import Any, ClassVar, Protocol
 
 from django.conf import settings
 
-from delivery.integrations.backends import load_backend
-from delivery.integrations.http import send
+from integrations.backends import load_backend
+from integrations.http import send
 
 logger = logging.getLogger(__name__)
 

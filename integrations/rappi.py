@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from delivery.integrations.backends import load_backend
-from delivery.integrations.http import PermanentHTTPError, send
+from integrations.backends import load_backend
+from integrations.http import PermanentHTTPError, send
 
 logger = logging.getLogger(__name__)
 
