@@ -277,6 +277,8 @@ CONSUMER_STATEMENT_TIMEOUT_MS = env.int("CONSUMER_STATEMENT_TIMEOUT_MS", default
 CONSUMER_BATCH_SIZE = env.int("CONSUMER_BATCH_SIZE", default=200)
 # Messages read ahead and waiting in the runtime before the broker is asked to wait.
 CONSUMER_MAX_BUFFERED = env.int("CONSUMER_MAX_BUFFERED", default=2000)
+# Keys of one batch handled at once by a consumer with `concurrent_keys` (each key's events in order).
+CONSUMER_HTTP_CONCURRENCY = env.int("CONSUMER_HTTP_CONCURRENCY", default=8)
 # Per-partition dead-letter limit, kept in the database: it survives restarts and rebalances.
 CONSUMER_DLQ_RATIO_LIMIT = env.float("CONSUMER_DLQ_RATIO_LIMIT", default=0.5)
 CONSUMER_DLQ_RATIO_WINDOW = env.int("CONSUMER_DLQ_RATIO_WINDOW", default=50)

@@ -12,5 +12,7 @@ definition = ConsumerDefinition(
     work=CustomerNotification.name,
     # Outside a transaction: the push is sent with its idempotency key (the event id), then recorded.
     in_transaction=False,
+    # Different orders at once, each order's events in partition order (CONSUMER_HTTP_CONCURRENCY).
+    concurrent_keys=True,
     handlers=CustomerNotification.consumer_handlers(),
 )

@@ -50,7 +50,10 @@ class ConsumerDefinition:
     A `batch_handler` (transactional consumers only) replaces the per-event handlers in a batch:
     it gets the batch's events still to do (of the types in `handlers`, in partition order,
     each once) and writes them in a few statements, ending where the handlers one by one would.
-    A `batch_context` is entered around a batch's handlers. A partial batch waits at most
+    A `batch_context` is entered around a batch's handlers. With `concurrent_keys` (consumers
+    outside a transaction only) a batch's events are grouped by message key: each key's events
+    run in partition order, different keys at once on up to `CONSUMER_HTTP_CONCURRENCY` threads.
+    A partial batch waits at most
     `max_batch_wait_seconds` for more messages while the broker still has some (latency against
     fewer, bigger batches).
     The optional knobs default to the `CONSUMER_*` settings.
@@ -64,6 +67,7 @@ class ConsumerDefinition:
     in_transaction: bool = True
     batch_handler: BatchHandler | None = None
     batch_context: BatchContext | None = None
+    concurrent_keys: bool = False
     max_batch_wait_seconds: float | None = None
     batch_size: int | None = None
     max_attempts: int | None = None
@@ -75,6 +79,8 @@ class ConsumerDefinition:
     def __post_init__(self) -> None:
         if self.batch_handler is not None and not self.in_transaction:
             raise ValueError(f"consumer {self.name}: a batch_handler needs in_transaction")
+        if self.concurrent_keys and (self.in_transaction or self.batch_context is not None):
+            raise ValueError(f"consumer {self.name}: concurrent_keys needs in_transaction=False and no batch_context")
 
     @property
     def group(self) -> str:

@@ -24,5 +24,7 @@ definition = ConsumerDefinition(
     name="waseat",
     work=WaseatClose.name,
     in_transaction=False,
+    # Different orders at once, each order's events in partition order (CONSUMER_HTTP_CONCURRENCY).
+    concurrent_keys=True,
     handlers={**WaseatClose.consumer_handlers(), EventType.WASEAT_CLOSE_REQUESTED: process_close_requested},
 )

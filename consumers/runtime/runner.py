@@ -94,6 +94,7 @@ class ConsumerRunner:
                 else definition.retry_backoff_seconds
             ),
             statement_timeout_ms=settings.CONSUMER_STATEMENT_TIMEOUT_MS,
+            key_concurrency=settings.CONSUMER_HTTP_CONCURRENCY if definition.concurrent_keys else 1,
         )
         self.limit = DeadLetterLimit(
             consumer=definition.name,

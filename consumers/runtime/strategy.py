@@ -4,7 +4,8 @@ Messages wait in one queue per partition and are handled in partition order. A p
 queue is handled in batches: for consumers `in_transaction`, one database transaction per
 batch with one `ProcessedEvent` insert (and one call of the consumer's `batch_handler`, when it
 has one, instead of a handler call per event); otherwise handlers run outside any transaction and the
-rows are inserted once they return. A batch is handled as soon as the consumer has caught up
+rows are inserted once they return (with `concurrent_keys`, each key's events in order on a
+thread of a small pool, different keys at once). A batch is handled as soon as the consumer has caught up
 with what the broker has (or the batch is full), so a lone message is not kept waiting.
 
 A transient failure pauses only that partition at the broker and schedules a retry with
@@ -20,6 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +29,7 @@ from arroyo.backends.kafka import KafkaConsumer, KafkaPayload
 from arroyo.dlq import InvalidMessage as ArroyoInvalidMessage
 from arroyo.processing.strategies.abstract import MessageRejected, ProcessingStrategy
 from arroyo.types import BrokerValue, Commit, Message, Partition
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 
 from consumers.errors import InvalidMessage, PermanentFailure
 from consumers.models import DeadLetter, ProcessedEvent
@@ -54,6 +56,8 @@ class RuntimeSettings:
     max_attempts: int
     backoff: float
     statement_timeout_ms: int
+    # Keys of a batch handled at once (consumers with `concurrent_keys`); 1 is one event after the other.
+    key_concurrency: int = 1
 
 
 @dataclass
@@ -314,30 +318,72 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         started = time.perf_counter()
         self._statement_timeout(local=False)
         seen = self._already_processed(work)
+        todo: list[Item] = []
+        for item in work:
+            assert item.event is not None
+            if item.event.id not in seen:  # done before, or twice in this batch: handled once
+                seen.add(item.event.id)
+                todo.append(item)
         rows: list[ProcessedEvent] = []
-        done, failure = len(items), None
+        failures: list[tuple[Item, Exception]] = []
         batch_context = self.definition.batch_context or contextlib.nullcontext
         try:
-            with single_attempt(), batch_context():
-                for position, item in enumerate(items):
-                    if item.handler is None:
-                        continue
-                    assert item.event is not None
-                    if item.event.id in seen:
-                        continue
-                    row = self._row(item)
-                    try:
-                        item.handler(item.event)
-                    except Exception as exc:
-                        done, failure = position, (item, exc)
-                        break
-                    seen.add(item.event.id)
-                    rows.append(row)
+            keys = _by_key(todo)
+            if self.settings.key_concurrency > 1 and len(keys) > 1:
+                self._run_keys_concurrently(keys, rows, failures)
+            else:
+                with single_attempt(), batch_context():
+                    failure = self._run_in_order(todo, rows)
+                if failure is not None:
+                    failures.append(failure)
         finally:
             # Recorded once the calls returned: a crash before this repeats them with the same keys.
             ProcessedEvent.objects.bulk_create(rows, ignore_conflicts=True)
         self._observe(work, rows, time.perf_counter() - started)
-        return done, failure
+        if not failures:
+            return len(items), None
+        # The first failure in partition order is the partition's to retry or dead-letter; what other
+        # keys did after it is recorded, so its handling again skips it.
+        positions = {id(item): position for position, item in enumerate(items)}
+        failing = min(failures, key=lambda failure: positions[id(failure[0])])
+        return positions[id(failing[0])], failing
+
+    def _run_in_order(self, todo: list[Item], rows: list[ProcessedEvent]) -> tuple[Item, Exception] | None:
+        """Handle the items one after the other; stops at the first failure and returns it."""
+        for item in todo:
+            assert item.event is not None
+            assert item.handler is not None
+            row = self._row(item)
+            try:
+                item.handler(item.event)
+            except Exception as exc:
+                return item, exc
+            rows.append(row)
+        return None
+
+    def _run_keys_concurrently(
+        self, keys: list[list[Item]], rows: list[ProcessedEvent], failures: list[tuple[Item, Exception]]
+    ) -> None:
+        """Each key's items in order on a thread of its own (at most `key_concurrency` at once)."""
+        workers = min(self.settings.key_concurrency, len(keys))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"consumer-{self.name}") as pool:
+            outcomes = list(pool.map(self._run_key_in_thread, keys))
+        for key_rows, failure in outcomes:
+            rows.extend(key_rows)
+            if failure is not None:
+                failures.append(failure)
+
+    def _run_key_in_thread(self, todo: list[Item]) -> tuple[list[ProcessedEvent], tuple[Item, Exception] | None]:
+        rows: list[ProcessedEvent] = []
+        try:
+            try:
+                self._statement_timeout(local=False)
+            except Exception as exc:
+                return rows, (todo[0], exc)
+            with single_attempt():
+                return rows, self._run_in_order(todo, rows)
+        finally:
+            connections.close_all()  # this thread's connection goes back to the pool
 
     def _already_processed(self, work: list[Item]) -> set[Any]:
         ids = [item.event.id for item in work if item.event is not None]
@@ -505,6 +551,14 @@ def _head(queue: deque[BrokerValue[KafkaPayload]], size: int) -> Iterator[Broker
         if position >= size:
             return
         yield value
+
+
+def _by_key(items: list[Item]) -> list[list[Item]]:
+    """The items grouped by message key, each group in partition order."""
+    keys: dict[bytes | None, list[Item]] = {}
+    for item in items:
+        keys.setdefault(item.value.payload.key, []).append(item)
+    return list(keys.values())
 
 
 def _text(value: bytes | str | None) -> str:
