@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from jsonschema import ValidationError
 
-from events.schemas import DATA_VALIDATORS, ENVELOPE_VALIDATOR
+from events.schemas import DATA_COMPILED, DATA_VALIDATORS, ENVELOPE_COMPILED, ENVELOPE_VALIDATOR
 
 
 class InvalidEvent(Exception):
@@ -48,6 +48,10 @@ def _error_path(error: ValidationError) -> str:
 
 def validate_document(document: Any) -> None:
     """Validate a decoded envelope and its `data` against the schema of (type, version)."""
+    if ENVELOPE_COMPILED.is_valid(document):
+        compiled = DATA_COMPILED.get((document["type"], document["version"]))
+        if compiled is not None and compiled.is_valid(document["data"]):
+            return
     errors = sorted(ENVELOPE_VALIDATOR.iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         raise InvalidEvent(f"envelope {_error_path(errors[0])}: {errors[0].message}", code="envelope")

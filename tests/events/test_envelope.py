@@ -6,7 +6,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from events.envelope import Event, InvalidEvent, driver_key, order_key
-from events.schemas import DATA_SCHEMAS, ENVELOPE, EVENT_TYPES
+from events.schemas import DATA_COMPILED, DATA_SCHEMAS, ENVELOPE, ENVELOPE_COMPILED, EVENT_TYPES
 from tests.events.samples import driver_status_data
 
 
@@ -114,6 +114,17 @@ def test_data_is_checked_against_its_schema(mutate):
     with pytest.raises(InvalidEvent) as caught:
         Event.from_json(json.dumps(document))
     assert caught.value.code == "data"
+    # The compiled schema refuses it too, so the fast path never lets through what the checker refuses.
+    assert ENVELOPE_COMPILED.is_valid(document)
+    assert not DATA_COMPILED[("driver.status_changed", 1)].is_valid(document["data"])
+
+
+def test_the_compiled_schemas_accept_a_valid_event_and_refuse_a_bad_envelope():
+    document = json.loads(sample_event().to_json())
+    assert ENVELOPE_COMPILED.is_valid(document)
+    assert DATA_COMPILED[("driver.status_changed", 1)].is_valid(document["data"])
+    assert not ENVELOPE_COMPILED.is_valid({**document, "occurred_at": "2025-03-01T12:00:00"})
+    assert not ENVELOPE_COMPILED.is_valid({**document, "occurred_at": "yesterday"})
 
 
 def test_naive_or_bad_envelope_time_is_rejected():
