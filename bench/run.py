@@ -304,7 +304,8 @@ def measure(
         )
         rows.extend(load_rows(run))
 
-    pipeline = pipeline_measure(plan, alone=alone, external=external, base_url=base_url)
+    by_load = {f"open {rate:g}/s": mix[("new", rate)] for rate in plan.rates} | {"saturation": saturation["new"]}
+    pipeline = pipeline_measure(plan, alone=alone, by_load=by_load, external=external, base_url=base_url)
     burst = outbox_burst(events=plan.outbox_events, drivers=trips, timeout=SETTLE_TIMEOUT)
     pipeline.update(
         relay_events_per_second=round(burst.relay_events_per_second, 1),
@@ -362,10 +363,18 @@ def compared(rows: list[Row]) -> list[Row]:
     return result
 
 
-def pipeline_measure(plan: Plan, *, alone: list["Trip"], external: ExternalServices, base_url: str) -> dict[str, Any]:
+def pipeline_measure(
+    plan: Plan,
+    *,
+    alone: list["Trip"],
+    by_load: dict[str, list["Trip"]],
+    external: ExternalServices,
+    base_url: str,
+) -> dict[str, Any]:
     """Event written (in the committing transaction) → the consumer's dashboard broadcast and WASEAT close.
 
-    Over every new-path event of the run (under load) and over `alone` trips sent one at a time.
+    Over every new-path event of the run (under load), over the new-path trips of each load (`by_load`:
+    each open-loop rate, saturation) and over `alone` trips sent one at a time.
     Both ends are timestamps the processes wrote (outbox `created_at`, the effect's record `at`).
     """
     import httpx
@@ -406,6 +415,15 @@ def pipeline_measure(plan: Plan, *, alone: list["Trip"], external: ExternalServi
                 "p50_ms": round(percentile(values, 50), 1) if values else None,
                 "p99_ms": round(percentile(values, 99), 1) if values else None,
                 "max_ms": round(max(values), 1) if values else None,
+            }
+    for label, kind in (("dashboard", EffectKind.BROADCAST), ("waseat", EffectKind.WASEAT_CLOSE)):
+        result[f"{label}_by_load"] = {}
+        for load, group in by_load.items():
+            values = latencies([trip.albaik_identifier for trip in group], kind)
+            result[f"{label}_by_load"][load] = {
+                "n": len(values),
+                "p50_ms": round(percentile(values, 50), 1) if values else None,
+                "p99_ms": round(percentile(values, 99), 1) if values else None,
             }
     result["dashboard_p99_ms"] = result["dashboard_under_load"]["p99_ms"]
     result["waseat_p99_ms"] = result["waseat_under_load"]["p99_ms"]
@@ -464,7 +482,13 @@ def _pipeline_text(results: Results) -> str:
         *(
             f"  {key}: n={value['n']} p50={value['p50_ms']} ms p99={value['p99_ms']} ms max={value['max_ms']} ms"
             for key, value in p.items()
-            if isinstance(value, dict)
+            if isinstance(value, dict) and "n" in value
+        ),
+        *(
+            f"  {label} by load: "
+            + ", ".join(f"{load} p50={v['p50_ms']} p99={v['p99_ms']} ms (n={v['n']})" for load, v in p[key].items())
+            for label, key in (("dashboard", "dashboard_by_load"), ("waseat", "waseat_by_load"))
+            if key in p
         ),
         f"  relay {p['relay_events_per_second']} events/s, relay + normal_data {p['consumer_events_per_second']}"
         f" events/s ({p['burst_events']} events in one commit)",

@@ -1,15 +1,20 @@
 """One exception handler for every REST endpoint: the contract's error shape."""
 
+import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.db import OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from delivery.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -87,3 +92,22 @@ def json_400(request: HttpRequest, exception: Exception | None = None) -> JsonRe
 
 def json_403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("forbidden", "Forbidden."), status=403)
+
+
+class DatabaseUnavailableMiddleware:
+    """The database cannot be reached (down, restarting, or no pooled connection within its timeout):
+    503 in the error shape with `Retry-After`, not a 500. Nothing was changed, so the caller may retry."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError):
+            return None
+        logger.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
+        response = JsonResponse(error_body("unavailable", "The service is briefly unavailable; try again."), status=503)
+        response["Retry-After"] = "1"
+        return response

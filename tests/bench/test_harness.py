@@ -35,6 +35,8 @@ def test_the_benchmark_writes_the_contracts_fields(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "results.json").read_text())
     assert {"meta", "rows", "pipeline"} <= results.keys()
     assert {"relay_events_per_second", "consumer_events_per_second", "dashboard_p99_ms"} <= results["pipeline"].keys()
+    # Commit → dashboard per load, so a goal at one rate is read at that rate.
+    assert results["pipeline"]["detail"]["dashboard_by_load"].keys() == {"open 8/s", "saturation"}
     fields = {"operation", "variant", "n", "p50_ms", "p90_ms", "p99_ms", "per_second", "errors"}
     assert all(fields <= row.keys() for row in results["rows"])
     variants = {(row["operation"], row["variant"]) for row in results["rows"]}

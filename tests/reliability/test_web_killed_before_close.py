@@ -84,11 +84,14 @@ def test_closes_owed_by_a_killed_web_server_are_handed_over_and_made_once(
         PUSH_GATEWAY_URL=push.url,
         HTTP_CLIENT_MAX_ATTEMPTS="1",
         HTTP_CLIENT_TIMEOUT_SECONDS="60",
+        # One connection per request thread (a request keeps its connection until it answers).
+        DB_POOL_MAX_SIZE=str(count + 4),
     )
     with (tmp_path / "web.log").open("wb") as log:
         # Its own process group: the kill takes the server and its workers at once, as a lost machine would.
         web = subprocess.Popen(
-            server_command(CHOSEN, port=port, workers=1),
+            # A thread for each request, so every close is in flight when the process dies.
+            server_command(CHOSEN, port=port, workers=1, threads=count + 2),
             cwd=BASE_DIR,
             env=env,
             stdout=log,
