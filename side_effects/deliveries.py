@@ -81,13 +81,9 @@ class DashboardBroadcast(MovableWork):
     name = "dashboard_broadcast"
     flag = FlagName.KAFKA_DASHBOARD_BROADCAST
     transitions = TRIP_EVENT_TYPES
+    # Every trip event, and the aggregator's courier and kitchen changes (their strategies broadcast too).
     consumer_events = (
-        EventType.TRIP_ASSIGNED,
-        EventType.DELIVERY_DRIVER_ARRIVED,
-        EventType.DELIVERY_READY_TO_COLLECT,
-        EventType.DELIVERY_OUT_FOR_DELIVERY,
-        EventType.DELIVERY_DELIVERED,
-        EventType.DELIVERY_FAILED,
+        *sorted(TRIP_EVENT_TYPES),
         EventType.COURIER_ASSIGNED,
         EventType.COURIER_STATUS_CHANGED,
         EventType.KITCHEN_STATUS_CHANGED,

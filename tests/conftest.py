@@ -8,7 +8,14 @@ import pytest
 import stamina
 from rest_framework.test import APIClient
 
-pytest_plugins = ["tests.http_servers", "tests.drivers", "tests.kafka", "tests.pipeline", "tests.reliability.stack"]
+pytest_plugins = [
+    "tests.http_servers",
+    "tests.drivers",
+    "tests.kafka",
+    "tests.pipeline",
+    "tests.reliability.stack",
+    "tests.fake_aggregator",
+]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -1,8 +1,8 @@
-"""Fixtures for the aggregator integration: signed webhook requests, the fake aggregator API."""
+"""Fixtures for the aggregator integration: signed webhook requests (the fake API is `tests.fake_aggregator`)."""
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -12,9 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from aggregators.signatures import signature_header
-from devtools.fake_aggregator import FakeAggregator
-
-SECRET = "test-rappi-webhook-secret"
+from tests.fake_aggregator import SECRET
 
 Webhook = Callable[..., Any]
 
@@ -77,15 +75,3 @@ def send_courier(client: Client) -> Webhook:
         return signed_patch(client, courier_path(aggregator_id, status), courier_body(status, event_time, courier))
 
     return send
-
-
-@pytest.fixture
-def fake_aggregator(settings: Any) -> Iterator[FakeAggregator]:
-    """The fake aggregator API on a free local port; the app's client points at it."""
-    fake = FakeAggregator(webhook_secret=SECRET).start()
-    settings.RAPPI_API_BASE_URL = fake.base_url
-    settings.HTTP_CLIENT_BACKOFF_SECONDS = 0.01
-    try:
-        yield fake
-    finally:
-        fake.stop()

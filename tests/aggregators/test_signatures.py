@@ -11,8 +11,9 @@ from aggregators.signatures import signature_compute, signature_header, signatur
 from delivery.errors import NotAuthenticated
 from delivery.models import Order
 from events.models import OutboxEvent
-from tests.aggregators.conftest import SECRET, at, courier_body, courier_path, signed_patch
+from tests.aggregators.conftest import at, courier_body, courier_path, signed_patch
 from tests.factories import AggregatorOrderFactory
+from tests.fake_aggregator import SECRET
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,5 @@
-"""The fake aggregator's tests use the aggregator tests' secret and fake."""
+"""The fake aggregator's tests use the aggregator tests' webhook secret (the fake itself is `tests.fake_aggregator`)."""
 
-from tests.aggregators.conftest import _webhook_secret, fake_aggregator
+from tests.aggregators.conftest import _webhook_secret
 
-__all__ = ["_webhook_secret", "fake_aggregator"]
+__all__ = ["_webhook_secret"]

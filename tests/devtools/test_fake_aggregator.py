@@ -8,8 +8,8 @@ import pytest
 from config.celery import app
 from delivery.models import Order
 from devtools.fake_aggregator import FakeAggregator
-from tests.aggregators.conftest import SECRET
 from tests.factories import AggregatorOrderFactory
+from tests.fake_aggregator import SECRET
 
 
 @pytest.mark.django_db(transaction=True)
