@@ -51,6 +51,11 @@ def _handler(server_state: RecordingServer) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if len(raw) < length:
+                # The client died mid-request (a SIGKILLed consumer): a real server never sees such a
+                # request as made, so neither does the record.
+                self.close_connection = True
+                return
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
