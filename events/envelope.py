@@ -96,10 +96,11 @@ class Event:
     @classmethod
     def from_json(cls, raw: bytes | str) -> "Event":
         """Decode and validate an envelope; raises InvalidEvent."""
-        try:
-            document = orjson.loads(raw)
-        except (TypeError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-            raise InvalidEvent(f"not a JSON document: {exc}", code="not_json") from exc
+        return cls.from_document(decode_document(raw))
+
+    @classmethod
+    def from_document(cls, document: Any) -> "Event":
+        """Validate a decoded envelope (`decode_document`); raises InvalidEvent."""
         validate_document(document)
         return cls(
             id=uuid.UUID(document["id"]),
@@ -112,11 +113,15 @@ class Event:
         )
 
 
-def peek_event_type(raw: bytes | None) -> str | None:
-    """The `type` of an envelope that may be invalid, when it can be read at all."""
+def decode_document(raw: bytes | str) -> Any:
+    """The JSON document of a message, not yet validated; raises InvalidEvent."""
     try:
-        document = orjson.loads(raw or b"")
-    except (TypeError, ValueError):
-        return None
+        return orjson.loads(raw)
+    except (TypeError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise InvalidEvent(f"not a JSON document: {exc}", code="not_json") from exc
+
+
+def document_type(document: Any) -> str | None:
+    """The `type` of a decoded envelope that may be invalid, when it has one."""
     event_type = document.get("type") if isinstance(document, dict) else None
     return event_type if isinstance(event_type, str) else None

@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from consumers.runtime.metrics import LAST_PROGRESS
 
@@ -28,6 +29,10 @@ class ProgressHealth:
     pending: int = 0
     retrying: int = 0
     _touched_at: float = 0.0
+    _gauge: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._gauge = LAST_PROGRESS.labels(self.consumer)  # looked up once: `beat` runs on every poll
 
     def progressed(self) -> None:
         self.progress_at = time.time()
@@ -41,7 +46,7 @@ class ProgressHealth:
         now = time.time()
         if self.pending == 0:
             self.progress_at = now  # nothing to do counts as keeping up
-        LAST_PROGRESS.labels(self.consumer).set(self.progress_at)
+        self._gauge.set(self.progress_at)
         if now - self._touched_at < TOUCH_INTERVAL_SECONDS or not self.healthy(now):
             return
         self._touched_at = now

@@ -2,8 +2,9 @@
 
 Messages wait in one queue per partition and are handled in partition order. A partition's
 queue is handled in batches: for consumers `in_transaction`, one database transaction per
-batch with one `ProcessedEvent` insert (and one call of the consumer's `batch_handler`, when it
-has one, instead of a handler call per event); otherwise handlers run outside any transaction and the
+batch that starts by recording the batch in the idempotency ledger (`ledger`: one statement that
+also says which events are new) and then calls the handlers (or the consumer's `batch_handler`, when
+it has one, once for the batch); otherwise handlers run outside any transaction and the ledger
 rows are inserted once they return (with `concurrent_keys`, each key's events in order on a
 thread of a small pool, different keys at once). A batch is handled as soon as the consumer has caught up
 with what the broker has (or the batch is full), so a lone message is not kept waiting.
@@ -19,10 +20,11 @@ per-partition dead-letter limit is checked (`dead_letter_limit`).
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from arroyo.backends.kafka import KafkaConsumer, KafkaPayload
@@ -30,15 +32,17 @@ from arroyo.dlq import InvalidMessage as ArroyoInvalidMessage
 from arroyo.processing.strategies.abstract import MessageRejected, ProcessingStrategy
 from arroyo.types import BrokerValue, Commit, Message, Partition
 from django.db import DatabaseError, connection, connections, transaction
+from django.utils import timezone
 
 from consumers.errors import InvalidMessage, PermanentFailure
-from consumers.models import DeadLetter, ProcessedEvent
+from consumers.models import DeadLetter
 from consumers.registry import ConsumerDefinition, Handler
 from consumers.runtime.dead_letter_limit import ConsumerHalted, DeadLetterLimit
 from consumers.runtime.dead_letters import DeadLetterReason
 from consumers.runtime.health import ProgressHealth
+from consumers.runtime.ledger import Batch, Entry, ledger_claim, ledger_record, ledger_seen
 from consumers.runtime.metrics import DEAD_LETTERED, HALTED, HANDLER_SECONDS, PROCESSED, RETRIED, RETRYING
-from events.envelope import Event, InvalidEvent, peek_event_type
+from events.envelope import Event, InvalidEvent, decode_document, document_type
 from integrations.http import PermanentHTTPError, single_attempt
 
 logger = logging.getLogger(__name__)
@@ -150,6 +154,8 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         self._handling: Item | None = None  # the item whose handler is running, to blame a failed batch
         wait = definition.max_batch_wait_seconds
         self._max_batch_wait = MAX_BATCH_WAIT_SECONDS if wait is None else wait
+        self._health.retrying = 0
+        RETRYING.labels(self.name).set(0)
 
     # -- arroyo's interface ----------------------------------------------------------------
 
@@ -163,7 +169,8 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         if not queue:
             self._received[value.partition] = time.monotonic()
         queue.append(value)
-        self._update_loop()
+        if value.partition not in self._retries:
+            self._loop.ready = True  # the rest of the loop's state is brought up to date by `poll`
 
     def poll(self) -> None:
         self._flush_commits()
@@ -228,23 +235,26 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
             self._retry_done(partition)
 
     def _classify(self, value: BrokerValue[KafkaPayload]) -> Item:
-        raw = value.payload.value
         handlers = self.definition.handlers
-        peeked = peek_event_type(raw)
-        if peeked is not None and peeked not in handlers:
-            # Skipped whether valid or not, unless its header names a type handled here: no schema check.
-            headers = {name: _text(header) for name, header in value.payload.headers}
-            if headers.get("event_type") not in handlers:
-                return Item(value)
+        problem: InvalidEvent | None = None
         try:
-            event = Event.from_json(raw or b"")
+            document = decode_document(value.payload.value or b"")  # decoded once, validated below
         except InvalidEvent as exc:
-            headers = {name: _text(header) for name, header in value.payload.headers}
-            event_type = headers.get("event_type") or peeked
-            if event_type is not None and event_type not in self.definition.handlers:
+            document, problem = None, exc
+        event_type = document_type(document)
+        # Skipped whether valid or not, unless its header names a type handled here: no schema check.
+        if event_type is not None and event_type not in handlers and _header(value, "event_type") not in handlers:
+            return Item(value)
+        try:
+            if problem is not None:
+                raise problem
+            event = Event.from_document(document)
+        except InvalidEvent as exc:
+            named = _header(value, "event_type") or event_type
+            if named is not None and named not in handlers:
                 return Item(value)
             return Item(value, invalid=f"InvalidEvent: {exc}")
-        handler = self.definition.handlers.get(event.type)
+        handler = handlers.get(event.type)
         work = self.definition.work
         if handler is None or (work is not None and work in event.handled_synchronously):
             return Item(value, event)  # nothing to do here, and nothing to record
@@ -286,16 +296,15 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         batch_handler = self.definition.batch_handler
         with transaction.atomic():
             self._statement_timeout(local=True)
-            seen = self._already_processed(work)
-            rows: list[ProcessedEvent] = []
+            # The ledger rows first, in the effects' transaction: one statement records the batch and
+            # answers which events had no row yet (an event twice in the batch is handled once).
+            claimed = ledger_claim(self._ledger_batch(work))
             fresh: list[Item] = []
             for item in work:
                 assert item.event is not None
-                if item.event.id in seen:
-                    continue
-                seen.add(item.event.id)
-                rows.append(self._row(item))
-                fresh.append(item)
+                if item.event.id in claimed:
+                    claimed.discard(item.event.id)
+                    fresh.append(item)
             with single_attempt():
                 if batch_handler is not None:
                     # One call for the batch: a failure blames no message, so it falls back to one at a time.
@@ -308,38 +317,36 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
                         self._handling = item
                         item.handler(item.event)
                     self._handling = None
-            # A plain insert, not ON CONFLICT DO NOTHING: a row another member committed meanwhile
-            # fails the batch, which is retried and then skips that event with its effects.
-            ProcessedEvent.objects.bulk_create(rows)
-        self._observe(work, rows, time.perf_counter() - started)
+        self._observe(work, fresh, time.perf_counter() - started)
 
     def _apply_outside(self, items: list[Item]) -> tuple[int, tuple[Item, Exception] | None]:
         work = [item for item in items if item.handler is not None]
         started = time.perf_counter()
+        batch_at = timezone.now()
         self._statement_timeout(local=False)
-        seen = self._already_processed(work)
+        seen = ledger_seen(self.name, [item.event.id for item in work if item.event is not None])
         todo: list[Item] = []
         for item in work:
             assert item.event is not None
             if item.event.id not in seen:  # done before, or twice in this batch: handled once
                 seen.add(item.event.id)
                 todo.append(item)
-        rows: list[ProcessedEvent] = []
+        done: list[Item] = []
         failures: list[tuple[Item, Exception]] = []
         batch_context = self.definition.batch_context or contextlib.nullcontext
         try:
             keys = _by_key(todo)
             if self.settings.key_concurrency > 1 and len(keys) > 1:
-                self._run_keys_concurrently(keys, rows, failures)
+                self._run_keys_concurrently(keys, done, failures)
             else:
                 with single_attempt(), batch_context():
-                    failure = self._run_in_order(todo, rows)
+                    failure = self._run_in_order(todo, done)
                 if failure is not None:
                     failures.append(failure)
         finally:
             # Recorded once the calls returned: a crash before this repeats them with the same keys.
-            ProcessedEvent.objects.bulk_create(rows, ignore_conflicts=True)
-        self._observe(work, rows, time.perf_counter() - started)
+            ledger_record(self._ledger_batch(done, at=batch_at))
+        self._observe(work, done, time.perf_counter() - started)
         if not failures:
             return len(items), None
         # The first failure in partition order is the partition's to retry or dead-letter; what other
@@ -348,59 +355,52 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         failing = min(failures, key=lambda failure: positions[id(failure[0])])
         return positions[id(failing[0])], failing
 
-    def _run_in_order(self, todo: list[Item], rows: list[ProcessedEvent]) -> tuple[Item, Exception] | None:
+    def _run_in_order(self, todo: list[Item], done: list[Item]) -> tuple[Item, Exception] | None:
         """Handle the items one after the other; stops at the first failure and returns it."""
         for item in todo:
             assert item.event is not None
             assert item.handler is not None
-            row = self._row(item)
             try:
                 item.handler(item.event)
             except Exception as exc:
                 return item, exc
-            rows.append(row)
+            done.append(item)
         return None
 
     def _run_keys_concurrently(
-        self, keys: list[list[Item]], rows: list[ProcessedEvent], failures: list[tuple[Item, Exception]]
+        self, keys: list[list[Item]], done: list[Item], failures: list[tuple[Item, Exception]]
     ) -> None:
         """Each key's items in order on a thread of its own (at most `key_concurrency` at once)."""
         workers = min(self.settings.key_concurrency, len(keys))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"consumer-{self.name}") as pool:
             outcomes = list(pool.map(self._run_key_in_thread, keys))
-        for key_rows, failure in outcomes:
-            rows.extend(key_rows)
+        for key_done, failure in outcomes:
+            done.extend(key_done)
             if failure is not None:
                 failures.append(failure)
 
-    def _run_key_in_thread(self, todo: list[Item]) -> tuple[list[ProcessedEvent], tuple[Item, Exception] | None]:
-        rows: list[ProcessedEvent] = []
+    def _run_key_in_thread(self, todo: list[Item]) -> tuple[list[Item], tuple[Item, Exception] | None]:
+        done: list[Item] = []
         try:
             try:
                 self._statement_timeout(local=False)
             except Exception as exc:
-                return rows, (todo[0], exc)
+                return done, (todo[0], exc)
             with single_attempt():
-                return rows, self._run_in_order(todo, rows)
+                return done, self._run_in_order(todo, done)
         finally:
             connections.close_all()  # this thread's connection goes back to the pool
 
-    def _already_processed(self, work: list[Item]) -> set[Any]:
-        ids = [item.event.id for item in work if item.event is not None]
-        return set(
-            ProcessedEvent.objects.filter(consumer=self.name, event_id__in=ids).values_list("event_id", flat=True)
-        )
-
-    def _row(self, item: Item) -> ProcessedEvent:
-        """The idempotency row, stamped when handling starts (before the effects it records)."""
-        assert item.event is not None
-        return ProcessedEvent(
+    def _ledger_batch(self, items: list[Item], *, at: datetime | None = None) -> Batch:
+        """The ledger rows of `items` (all from one partition), stamped when handling started."""
+        entries = [Entry(item.event.id, item.event.type, item.offset) for item in items if item.event is not None]
+        partition = items[0].value.partition if items else None
+        return Batch(
             consumer=self.name,
-            event_id=item.event.id,
-            event_type=item.event.type,
-            topic=item.value.partition.topic.name,
-            partition=item.value.partition.index,
-            offset=item.offset,
+            topic=partition.topic.name if partition else "",
+            partition=partition.index if partition else 0,
+            at=at or timezone.now(),
+            entries=entries,
         )
 
     def _statement_timeout(self, *, local: bool) -> None:
@@ -410,13 +410,15 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         with connection.cursor() as cursor:
             cursor.execute(f"SET {scope}statement_timeout = {int(self.settings.statement_timeout_ms)}")
 
-    def _observe(self, work: list[Item], rows: list[ProcessedEvent], seconds: float) -> None:
-        if rows:
-            PROCESSED.labels(self.name, "processed").inc(len(rows))
-            per_event = seconds / len(rows)
-            for row in rows:
-                HANDLER_SECONDS.labels(self.name, row.event_type).observe(per_event)
-        duplicates = len(work) - len(rows)
+    def _observe(self, work: list[Item], handled: list[Item], seconds: float) -> None:
+        if handled:
+            PROCESSED.labels(self.name, "processed").inc(len(handled))
+            per_event = seconds / len(handled)
+            for event_type, count in Counter(item.event.type for item in handled if item.event).items():
+                histogram = HANDLER_SECONDS.labels(self.name, event_type)
+                for _ in range(count):
+                    histogram.observe(per_event)
+        duplicates = len(work) - len(handled)
         if duplicates > 0:
             PROCESSED.labels(self.name, "duplicate").inc(duplicates)
 
@@ -542,8 +544,9 @@ class ConsumerStrategy(ProcessingStrategy[KafkaPayload]):
         self._loop.ready = ready
         self._loop.next_retry_at = next_retry
         self._health.pending = self._buffered()
-        self._health.retrying = len(self._retries)
-        RETRYING.labels(self.name).set(len(self._retries))
+        if self._health.retrying != len(self._retries):
+            self._health.retrying = len(self._retries)
+            RETRYING.labels(self.name).set(len(self._retries))
 
 
 def _head(queue: deque[BrokerValue[KafkaPayload]], size: int) -> Iterator[BrokerValue[KafkaPayload]]:
@@ -559,6 +562,13 @@ def _by_key(items: list[Item]) -> list[list[Item]]:
     for item in items:
         keys.setdefault(item.value.payload.key, []).append(item)
     return list(keys.values())
+
+
+def _header(value: BrokerValue[KafkaPayload], name: str) -> str | None:
+    for header, content in value.payload.headers:
+        if header == name:
+            return _text(content)
+    return None
 
 
 def _text(value: bytes | str | None) -> str:

@@ -133,8 +133,7 @@ def test_batches_end_where_one_by_one_does_for_any_order_split_and_shared_times(
 
 
 @pytest.mark.django_db
-def test_a_batch_split_over_several_statements_ends_the_same(make_driver: Any, monkeypatch: Any) -> None:
-    monkeypatch.setattr("delivery.services.drivers.FACTS_PER_STATEMENT", 2)
+def test_a_batch_with_facts_at_the_same_time_ends_where_one_by_one_does(make_driver: Any) -> None:
     now = timezone.now() + timedelta(minutes=1)
     plan = [(0, "available", 3), (1, "accident", 1), (0, "waiting_at_restaurant", 4), (1, "available", 2)]
     plan += [(0, "driving_to_customer", 1), (1, "unavailable", 2), (0, "available", 4)]
@@ -199,8 +198,8 @@ def test_a_batch_with_late_facts_and_a_redelivery_writes_each_fact_once(make_dri
 @pytest.mark.django_db
 @pytest.mark.parametrize(("events", "drivers"), [(2, 1), (40, 4), (300, 10)])
 def test_a_batch_costs_the_same_statements_whatever_its_size(make_driver: Any, events: int, drivers: int) -> None:
-    """SET LOCAL statement_timeout, the processed-events read, the history insert, the status update,
-    the processed-events insert; plus the test transaction's savepoint and its release."""
+    """SET LOCAL statement_timeout, the ledger's claim (records the batch, answers which events are
+    new), the history insert, the status update; plus the test transaction's savepoint and its release."""
     people = [make_driver(status=DriverStatus.UNAVAILABLE) for _ in range(drivers)]
     now = timezone.now() + timedelta(minutes=1)
     batch = [
@@ -215,10 +214,10 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(make_driver: Any, e
 
     with CaptureQueriesContext(connection) as captured:
         assert strategy._apply(items_of(strategy, batch)) == (events, None)
-    assert len(captured) == 7, [query["sql"][:60] for query in captured]
+    assert len(captured) == 6, [query["sql"][:60] for query in captured]
     assert DriverStatusChange.objects.count() == events
 
-    with CaptureQueriesContext(connection) as captured:  # redelivered: read, find all done, write nothing
+    with CaptureQueriesContext(connection) as captured:  # redelivered: the claim finds all done, nothing written
         assert strategy._apply(items_of(strategy, batch)) == (events, None)
     assert len(captured) == 4, [query["sql"][:60] for query in captured]
     assert DriverStatusChange.objects.count() == events
@@ -276,7 +275,7 @@ def test_a_dashboard_batch_writes_its_records_in_one_insert_each_stamped_when_it
     with CaptureQueriesContext(connection) as captured:
         assert strategy._apply(items) == (len(events), None)
 
-    # SET statement_timeout, the processed-events read, the records, the processed events.
+    # SET statement_timeout, the ledger read, the records, the ledger rows.
     assert len(captured) == 4, [query["sql"][:60] for query in captured]
     records = list(EffectRecord.objects.order_by("id"))
     assert [(r.event_id, r.kind, r.path, r.outcome) for r in records] == [
